@@ -45,6 +45,31 @@ export const ERR_KEEPALIVE = -18;
 /** A password without a user name [MQTT-3.1.2-22]. */
 export const ERR_PASSWORD = -19;
 
+// Session and client failures.
+
+/** No CONNACK within the connect timeout. */
+export const ERR_CONNECT_TIMEOUT = -20;
+/** No PINGRESP within the ping timeout: the link is silent or half-open. */
+export const ERR_PING_TIMEOUT = -21;
+/** The broker sent a packet that is not allowed at this point (or at all, to a client). */
+export const ERR_UNEXPECTED_PACKET = -22;
+/** The outbox has no free slot or no room for this message. */
+export const ERR_OUTBOX_FULL = -23;
+/** The packet is larger than the transmit buffer. */
+export const ERR_TX_TOO_LARGE = -24;
+/** Too many SUBSCRIBE/UNSUBSCRIBE requests await their acknowledgement. */
+export const ERR_REQUESTS_FULL = -25;
+/** The table of incoming QoS 2 messages awaiting PUBREL is full. */
+export const ERR_INCOMING_FULL = -26;
+/** The client was ended before this request completed. */
+export const ERR_ENDED = -27;
+/** The broker refused the connection (see the CONNACK return code). */
+export const ERR_REFUSED = -28;
+/** The broker refused a subscription (SUBACK 0x80). */
+export const ERR_SUBSCRIBE_REFUSED = -29;
+/** The transport closed or could not open. */
+export const ERR_CONNECTION_LOST = -30;
+
 const NAMES: string[] = [
   "ok",
   "need more bytes",
@@ -66,6 +91,17 @@ const NAMES: string[] = [
   "packet larger than the receive buffer",
   "keepalive out of range",
   "password without user name",
+  "no CONNACK within the connect timeout",
+  "no PINGRESP within the ping timeout",
+  "unexpected packet from the broker",
+  "outbox full",
+  "packet larger than the transmit buffer",
+  "too many requests awaiting acknowledgement",
+  "too many incoming QoS 2 messages awaiting PUBREL",
+  "client ended",
+  "connection refused",
+  "subscription refused",
+  "connection lost",
 ];
 
 /** A short English description of a status code, for errors and logs. */

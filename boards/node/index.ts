@@ -1,0 +1,62 @@
+/**
+ * mcu-mqtt for Node: the portable core on the Node board (`net`/`tls`, Node's timers and clock).
+ *
+ *   import { connect } from "mcu-mqtt";
+ *   const client = connect("mqtt://127.0.0.1:1883", { clientId: "node-1" });
+ */
+import { performance } from "node:perf_hooks";
+import { Client, type ClientOptions } from "../../src/client.ts";
+import type { Board, Clock, Timers } from "../../src/index.ts";
+import { NodeTransport, type NodeTlsOptions } from "./transport.ts";
+
+export * from "../../src/index.ts";
+export { NodeTransport, type NodeTlsOptions };
+
+export interface NodeClientOptions extends ClientOptions {
+  /** Connect with TLS (also implied by an `mqtts://` URL). */
+  tls?: NodeTlsOptions | boolean;
+}
+
+/** Milliseconds from a monotonic source. */
+export const nodeClock: Clock = { now: () => performance.now() };
+
+export const nodeTimers: Timers = {
+  set: (callback, ms) => setTimeout(callback, ms),
+  clear: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+};
+
+/** A board for one client: each client needs a transport of its own. */
+export function nodeBoard(tlsOptions?: NodeTlsOptions | null): Board {
+  return { clock: nodeClock, timers: nodeTimers, transport: new NodeTransport(tlsOptions) };
+}
+
+/**
+ * Parses `mqtt://user:pass@host:port` (or `mqtts://`, `tcp://`, `ssl://`) into options.
+ * Throws for other schemes.
+ */
+export function parseBrokerUrl(url: string): NodeClientOptions {
+  const u = new URL(url);
+  const scheme = u.protocol.replace(/:$/, "");
+  const secure = scheme === "mqtts" || scheme === "ssl" || scheme === "tls";
+  if (!secure && scheme !== "mqtt" && scheme !== "tcp") throw new Error("mcu-mqtt: unsupported URL scheme '" + scheme + "'");
+  const options: NodeClientOptions = {
+    host: u.hostname.replace(/^\[|\]$/g, ""),
+    port: u.port ? Number(u.port) : secure ? 8883 : 1883,
+  };
+  if (u.username) options.username = decodeURIComponent(u.username);
+  if (u.password) options.password = decodeURIComponent(u.password);
+  if (secure) options.tls = true;
+  return options;
+}
+
+/**
+ * Creates a client on the Node board and starts connecting.
+ * `connect(url, options?)` or `connect(options)`.
+ */
+export function connect(urlOrOptions: string | NodeClientOptions, options?: NodeClientOptions): Client {
+  let merged: NodeClientOptions;
+  if (typeof urlOrOptions === "string") merged = { ...parseBrokerUrl(urlOrOptions), ...(options || {}) };
+  else merged = urlOrOptions;
+  const tlsOptions = merged.tls === true ? {} : merged.tls ? merged.tls : null;
+  return new Client(merged, nodeBoard(tlsOptions));
+}

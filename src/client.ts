@@ -1,0 +1,720 @@
+/**
+ * The client: the session wired to a transport and timers, with reconnects, and the API that
+ * MQTT.js users know (`publish`, `subscribe`, `unsubscribe`, `end`, events).
+ */
+import type { DecodedPacket } from "./packet/types.ts";
+import { MQTT_3_1, MQTT_3_1_1, type Bytes, type WillMessage } from "./packet/types.ts";
+import { AWAIT_CONNACK, CONNECTED as SESSION_CONNECTED, Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
+import {
+  ERR_CONNECTION_LOST,
+  ERR_ENDED,
+  ERR_OUTBOX_FULL,
+  ERR_REFUSED,
+  ERR_REQUESTS_FULL,
+  ERR_SUBSCRIBE_REFUSED,
+  ERR_TX_TOO_LARGE,
+  statusText,
+} from "./status.ts";
+import { topicMatches, validateTopicFilter, validateTopicName } from "./topic.ts";
+import type { Board, TransportEvents } from "./transport.ts";
+import { utf8Length } from "./utf8.ts";
+
+/** Options of `createClient` (and of each board's `connect`). */
+export interface ClientOptions {
+  host?: string;
+  port?: number;
+  /** Generated when empty and `clean` is true. */
+  clientId?: string;
+  /** Clean session (default true). */
+  clean?: boolean;
+  /** Seconds between packets before a PINGREQ (default 60; 0 turns keepalive off). */
+  keepalive?: number;
+  username?: string;
+  password?: Bytes;
+  will?: WillMessage;
+  /** 4 for MQTT 3.1.1 (default), 3 for MQTT 3.1. */
+  protocolVersion?: number;
+  /** Reconnect delays, or false to stay offline after a lost connection. */
+  reconnect?: ReconnectOptions | false;
+  /** How long to wait for CONNACK (default 30,000 ms). */
+  connectTimeoutMs?: number;
+  /** How long to wait for PINGRESP (default: the keepalive period, at most 30,000 ms). */
+  pingTimeoutMs?: number;
+  /** Largest packet accepted from the broker (default 4,096 bytes). */
+  rxBytes?: number;
+  /** Largest packet sent (default 4,096 bytes). */
+  txBytes?: number;
+  /** Pool for queued and unacknowledged publishes (default 8,192 bytes). */
+  outboxBytes?: number;
+  /** Most messages queued or unacknowledged at once (default 32). */
+  outboxSlots?: number;
+  /** Most QoS 1/2 publishes awaiting acknowledgement (default 16). */
+  maxInflight?: number;
+  /** Most incoming QoS 2 messages between PUBREC and PUBREL (default 32). */
+  incomingQos2Slots?: number;
+  /** Most SUBSCRIBE/UNSUBSCRIBE awaiting acknowledgement (default 8). */
+  requestSlots?: number;
+}
+
+export interface ReconnectOptions {
+  /** First delay (default 1,000 ms). */
+  minMs?: number;
+  /** Largest delay (default 30,000 ms). */
+  maxMs?: number;
+  /** A connection that lasts this long resets the delay to minMs (default 10,000 ms). */
+  stableMs?: number;
+}
+
+export interface PublishOptions {
+  qos?: number;
+  retain?: boolean;
+}
+
+export interface SubscribeOptions {
+  qos?: number;
+  /** Receives the messages whose topic this subscription's filter matches. */
+  onMessage?: MessageHandler;
+}
+
+/** `payload` is a view into the receive buffer, valid during the call only: copy it to keep it. */
+export type MessageHandler = (topic: string, payload: Uint8Array, packet: DecodedPacket) => void;
+export type ErrorCallback = (err: MqttError | null) => void;
+export interface Granted {
+  topic: string;
+  /** Granted QoS, or 128 when the broker refused this filter. */
+  qos: number;
+}
+export type SubscribeCallback = (err: MqttError | null, granted: Granted[]) => void;
+
+/** Errors carry `code`, a negative status from the status table, and for refusals `returnCode`. */
+export interface MqttError extends Error {
+  code: number;
+  returnCode?: number;
+}
+
+/** CONNACK return codes 1 to 5 [MQTT-3.2.2.3]. */
+const REFUSALS = [
+  "",
+  "unacceptable protocol version",
+  "identifier rejected",
+  "server unavailable",
+  "bad user name or password",
+  "not authorized",
+];
+
+/** Builds an error with a status code. Errors are plain `Error`s: subclasses break on Espruino. */
+export function mqttError(code: number, message?: string): MqttError {
+  const err = new Error("mcu-mqtt: " + (message ? message : statusText(code))) as MqttError;
+  err.code = code;
+  return err;
+}
+
+function invalid(message: string): Error {
+  return new Error("mcu-mqtt: " + message);
+}
+
+// Client states. One field holds the state; the table below is the whole machine.
+//
+//   state        event                      next          action
+//   OPENING      transport open             CONNECTING    session sends CONNECT
+//   OPENING      transport closed           WAITING/IDLE  backoff, or stay offline
+//   CONNECTING   CONNACK accepted           CONNECTED     emit connect
+//   CONNECTING   CONNACK refused            DROPPING      emit error; retry only if code 3
+//   CONNECTING   timeout / bad packet       DROPPING      close transport
+//   CONNECTED    timeout / bad packet       DROPPING      close transport
+//   CONNECTING,
+//   CONNECTED    transport closed           WAITING/IDLE  emit offline, backoff
+//   DROPPING     transport closed           WAITING/IDLE  emit close
+//   WAITING      backoff timer              OPENING       emit reconnect
+//   IDLE         reconnect()                OPENING
+//   any live     end(force)                 STOPPING      DISCONNECT if connected, close
+//   CONNECTED    end() with messages held   ENDING        wait for the outbox to empty
+//   ENDING       outbox empty               STOPPING      DISCONNECT, close
+//   STOPPING     transport closed           ENDED         emit close, end
+//   WAITING/IDLE end()                      ENDED         emit end
+export const OPENING = 1;
+export const CONNECTING = 2;
+export const CONNECTED = 3;
+export const DROPPING = 4;
+export const WAITING = 5;
+export const IDLE = 6;
+export const ENDING = 7;
+export const STOPPING = 8;
+export const ENDED = 9;
+
+const STATE_NAMES = ["", "opening", "connecting", "connected", "dropping", "waiting", "idle", "ending", "stopping", "ended"];
+
+type Listener = (a?: unknown, b?: unknown, c?: unknown) => void;
+
+/** The largest client id MQTT 3.1 accepts. */
+const MAX_ID_3_1 = 23;
+
+/** A pending subscribe or unsubscribe, carried through the session as its token. */
+interface RequestToken {
+  topics: string[];
+  callback: SubscribeCallback | ErrorCallback | undefined;
+  subscribe: boolean;
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  if (value === undefined) return fallback;
+  if (!(value >= 1) || value !== Math.floor(value)) throw invalid(name + " must be a positive integer");
+  return value;
+}
+
+function generateId(random: () => number): string {
+  let id = "mcu-mqtt-";
+  for (let i = 0; i < 8; i++) id += Math.floor(random() * 16).toString(16);
+  return id;
+}
+
+export class Client implements SessionEvents, TransportEvents {
+  /** One of OPENING .. ENDED. */
+  state = OPENING;
+  /** True between an accepted CONNACK and the loss of that connection. */
+  connected = false;
+  readonly options: ClientOptions;
+  readonly session: Session;
+  private board: Board;
+  private host: string;
+  private port: number;
+  private reconnectMinMs: number;
+  private reconnectMaxMs: number;
+  private stableMs: number;
+  private reconnectEnabled: boolean;
+  /** Failed attempts since the last stable connection: drives the backoff. */
+  private attempts = 0;
+  private connectedAtMs = -1;
+  /** Whether the next close leaves the client idle (refusal, or reconnect disabled). */
+  private stayIdle = false;
+  private timer: unknown = undefined;
+  private timerAtMs = -1;
+  private backoffAtMs = -1;
+  private listeners: { [event: string]: Listener[] } = {};
+  private handlerFilters: string[] = [];
+  private handlers: MessageHandler[] = [];
+  private endCallbacks: (() => void)[] = [];
+  private onTimer: () => void;
+
+  constructor(options: ClientOptions, board: Board) {
+    this.options = options;
+    this.board = board;
+    const random = board.random ? board.random : Math.random;
+    this.host = options.host === undefined ? "127.0.0.1" : options.host;
+    this.port = options.port === undefined ? 1883 : options.port;
+    const version = options.protocolVersion === undefined ? MQTT_3_1_1 : options.protocolVersion;
+    if (version !== MQTT_3_1 && version !== MQTT_3_1_1) throw invalid("protocolVersion must be 3 (MQTT 3.1) or 4 (MQTT 3.1.1)");
+    const clean = options.clean === undefined ? true : !!options.clean;
+    let clientId = options.clientId === undefined ? "" : options.clientId;
+    if (clientId === "") {
+      // [MQTT-3.1.3-7] an empty id needs a clean session; we generate one so 3.1 works too.
+      if (!clean) throw invalid("a client id is required when clean is false");
+      clientId = generateId(random);
+    }
+    if (version === MQTT_3_1 && utf8Length(clientId) > MAX_ID_3_1) {
+      throw invalid("MQTT 3.1 allows client ids of at most 23 bytes");
+    }
+    const keepalive = options.keepalive === undefined ? 60 : options.keepalive;
+    if (!(keepalive >= 0 && keepalive <= 65535) || keepalive !== Math.floor(keepalive)) {
+      throw invalid("keepalive must be a whole number of seconds from 0 to 65535");
+    }
+    if (options.will) {
+      const will = options.will;
+      if (will.qos !== 0 && will.qos !== 1 && will.qos !== 2) throw invalid("will qos must be 0, 1 or 2");
+      const status = validateTopicName(will.topic);
+      if (status < 0) throw invalid("invalid will topic '" + will.topic + "': " + statusText(status));
+    }
+    const reconnect = options.reconnect;
+    this.reconnectEnabled = reconnect !== false;
+    const r: ReconnectOptions = reconnect ? reconnect : {};
+    this.reconnectMinMs = positive(r.minMs, 1000, "reconnect.minMs");
+    this.reconnectMaxMs = positive(r.maxMs, 30000, "reconnect.maxMs");
+    if (this.reconnectMaxMs < this.reconnectMinMs) this.reconnectMaxMs = this.reconnectMinMs;
+    this.stableMs = positive(r.stableMs, 10000, "reconnect.stableMs");
+    const keepaliveMs = keepalive * 1000;
+    const config: SessionConfig = {
+      protocolVersion: version,
+      clientId: clientId,
+      clean: clean,
+      keepalive: keepalive,
+      username: options.username,
+      password: options.password,
+      will: options.will,
+      connectTimeoutMs: positive(options.connectTimeoutMs, 30000, "connectTimeoutMs"),
+      pingTimeoutMs: positive(
+        options.pingTimeoutMs,
+        keepaliveMs > 0 && keepaliveMs < 30000 ? keepaliveMs : 30000,
+        "pingTimeoutMs",
+      ),
+      rxBytes: positive(options.rxBytes, 4096, "rxBytes"),
+      txBytes: positive(options.txBytes, 4096, "txBytes"),
+      outboxBytes: positive(options.outboxBytes, 8192, "outboxBytes"),
+      outboxSlots: positive(options.outboxSlots, 32, "outboxSlots"),
+      maxInflight: positive(options.maxInflight, 16, "maxInflight"),
+      incomingQos2Slots: positive(options.incomingQos2Slots, 32, "incomingQos2Slots"),
+      requestSlots: positive(options.requestSlots, 8, "requestSlots"),
+    };
+    this.session = new Session(config, board.clock, this);
+    const connectStatus = this.session.connectSize();
+    if (connectStatus < 0) throw invalid("cannot build CONNECT: " + statusText(connectStatus));
+    const self = this;
+    this.onTimer = function () {
+      self.timer = undefined;
+      self.timerAtMs = -1;
+      self.runDeadlines();
+    };
+    this.open();
+  }
+
+  /** The client id sent in CONNECT (generated when none was given). */
+  get clientId(): string {
+    return this.session.config.clientId;
+  }
+
+  /** Name of the current state, for logs. */
+  stateName(): string {
+    return STATE_NAMES[this.state];
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Events
+
+  /** Adds a listener: connect, message, close, offline, reconnect, error, end, drop. */
+  on(event: string, listener: (...args: never[]) => void): this {
+    const list = this.listeners[event];
+    if (list) list.push(listener as Listener);
+    else this.listeners[event] = [listener as Listener];
+    return this;
+  }
+
+  /** Removes a listener added with `on`. */
+  off(event: string, listener: (...args: never[]) => void): this {
+    const list = this.listeners[event];
+    if (list) {
+      const i = list.indexOf(listener as Listener);
+      if (i >= 0) list.splice(i, 1);
+    }
+    return this;
+  }
+
+  removeListener(event: string, listener: (...args: never[]) => void): this {
+    return this.off(event, listener);
+  }
+
+  /**
+   * Calls the listeners of `event`. A listener that throws does not break the client: the
+   * exception goes to the `error` listeners (or is dropped if an error listener throws).
+   */
+  private emit(event: string, a?: unknown, b?: unknown, c?: unknown): void {
+    const list = this.listeners[event];
+    if (!list) return;
+    for (let i = 0; i < list.length; i++) {
+      try {
+        list[i](a, b, c);
+      } catch (e) {
+        if (event !== "error") this.emit("error", e);
+      }
+    }
+  }
+
+  private call(fn: Function, a?: unknown, b?: unknown): void {
+    try {
+      fn(a, b);
+    } catch (e) {
+      this.emit("error", e);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // API
+
+  /**
+   * Publishes `payload` (bytes, or a string sent as UTF-8) on `topic`.
+   * Throws for programmer errors: an invalid topic (empty, wildcard, bad UTF-8), QoS not 0/1/2,
+   * a packet larger than the transmit buffer, a call after `end()`. A full outbox is reported to
+   * `callback` (or as an `error` event without one). QoS 1/2 messages published while offline
+   * wait in the outbox; `callback` runs when the broker acknowledged (QoS 1/2) or the message was
+   * written (QoS 0), possibly before `publish` returns.
+   */
+  publish(topic: string, payload: Bytes, options?: PublishOptions | ErrorCallback, callback?: ErrorCallback): this {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    const qos = options && options.qos !== undefined ? options.qos : 0;
+    const retain = options && options.retain ? true : false;
+    this.checkLive("publish");
+    const status = this.session.publish(topic, payload, qos, retain, callback === undefined ? null : callback);
+    if (status < 0) {
+      if (status === ERR_OUTBOX_FULL) {
+        this.fail(callback, mqttError(status, "outbox full: " + this.session.pendingMessages() + " messages await the broker"));
+      } else {
+        throw invalid("cannot publish to '" + topic + "': " + statusText(status));
+      }
+    }
+    this.afterEvent();
+    return this;
+  }
+
+  /**
+   * Subscribes to one filter or several. `callback(err, granted)` receives the granted QoS per
+   * filter; a filter the broker refused (0x80) has qos 128 and makes `err` non-null.
+   * `options.onMessage` receives the messages this filter matches.
+   * Throws for an invalid filter or QoS and after `end()`.
+   */
+  subscribe(
+    filters: string | string[],
+    options?: SubscribeOptions | SubscribeCallback,
+    callback?: SubscribeCallback,
+  ): this {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    const topics = typeof filters === "string" ? [filters] : filters.slice(0);
+    const qos = options && options.qos !== undefined ? options.qos : 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) throw invalid("qos must be 0, 1 or 2");
+    if (topics.length === 0) throw invalid("subscribe needs at least one filter");
+    for (let i = 0; i < topics.length; i++) {
+      const status = validateTopicFilter(topics[i]);
+      if (status < 0) throw invalid("invalid topic filter '" + topics[i] + "': " + statusText(status));
+    }
+    this.checkLive("subscribe");
+    const levels: number[] = [];
+    for (let i = 0; i < topics.length; i++) levels.push(qos);
+    const token: RequestToken = { topics: topics, callback: callback, subscribe: true };
+    const status = this.session.subscribe(topics, levels, token);
+    if (status < 0) {
+      if (status === ERR_REQUESTS_FULL || status === ERR_TX_TOO_LARGE) {
+        this.fail(callback, mqttError(status));
+        return this;
+      }
+      throw invalid("cannot subscribe: " + statusText(status));
+    }
+    const handler = options && options.onMessage;
+    if (handler) {
+      for (let i = 0; i < topics.length; i++) {
+        this.handlerFilters.push(topics[i]);
+        this.handlers.push(handler);
+      }
+    }
+    this.afterEvent();
+    return this;
+  }
+
+  /** Unsubscribes from one filter or several; their `onMessage` handlers are removed. */
+  unsubscribe(filters: string | string[], callback?: ErrorCallback): this {
+    const topics = typeof filters === "string" ? [filters] : filters.slice(0);
+    if (topics.length === 0) throw invalid("unsubscribe needs at least one filter");
+    for (let i = 0; i < topics.length; i++) {
+      const status = validateTopicFilter(topics[i]);
+      if (status < 0) throw invalid("invalid topic filter '" + topics[i] + "': " + statusText(status));
+    }
+    this.checkLive("unsubscribe");
+    const token: RequestToken = { topics: topics, callback: callback, subscribe: false };
+    const status = this.session.unsubscribe(topics, token);
+    if (status < 0) {
+      this.fail(callback, mqttError(status));
+      return this;
+    }
+    for (let i = 0; i < topics.length; i++) this.removeHandlers(topics[i]);
+    this.afterEvent();
+    return this;
+  }
+
+  /**
+   * Closes the client for good. Without `force`, a connected client first waits until every
+   * queued and unacknowledged message is acknowledged, then sends DISCONNECT (so the broker
+   * discards the will). With `force`, or when not connected, it stops at once and the callbacks
+   * of messages still held receive an ERR_ENDED error. `callback` runs once the client has ended.
+   */
+  end(force?: boolean | (() => void), callback?: () => void): this {
+    if (typeof force === "function") {
+      callback = force;
+      force = false;
+    }
+    if (callback) {
+      if (this.state === ENDED) this.call(callback);
+      else this.endCallbacks.push(callback);
+    }
+    switch (this.state) {
+      case ENDED:
+      case STOPPING:
+        return this;
+      case CONNECTED:
+        if (!force && (this.session.pendingMessages() > 0 || this.session.pendingRequests() > 0)) {
+          this.state = ENDING;
+          return this;
+        }
+        this.stop();
+        return this;
+      case ENDING:
+        if (force) this.stop();
+        return this;
+      case OPENING:
+      case CONNECTING:
+      case DROPPING:
+        this.stop();
+        return this;
+    }
+    // WAITING or IDLE: nothing is open.
+    this.finishEnd();
+    return this;
+  }
+
+  /** Connects again at once, from the idle state or while waiting to retry. */
+  reconnect(): this {
+    if (this.state === IDLE || this.state === WAITING) {
+      this.backoffAtMs = -1;
+      this.open();
+    }
+    return this;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Transport events
+
+  /** @internal */
+  onOpen(): void {
+    if (this.state !== OPENING) return;
+    this.state = CONNECTING;
+    this.session.linkUp();
+    this.afterEvent();
+  }
+
+  /** @internal */
+  onData(chunk: Uint8Array, off: number, len: number): void {
+    this.session.receive(chunk, off, off + len);
+    this.afterEvent();
+  }
+
+  /** @internal */
+  onDrain(): void {
+    this.session.drained();
+    this.afterEvent();
+  }
+
+  /** @internal */
+  onClose(reason: unknown): void {
+    const wasConnected = this.connected;
+    this.connected = false;
+    this.session.linkDown();
+    const state = this.state;
+    if (state === ENDED || state === IDLE || state === WAITING) return;
+    if (reason && state !== DROPPING && state !== STOPPING) {
+      this.emit("error", typeof reason === "string" ? mqttError(ERR_CONNECTION_LOST, reason) : reason);
+    }
+    this.emit("close");
+    if (wasConnected) this.emit("offline");
+    if (state === STOPPING || state === ENDING) {
+      this.finishEnd();
+      return;
+    }
+    if (wasConnected && this.connectedAtMs >= 0 && this.board.clock.now() - this.connectedAtMs >= this.stableMs) {
+      this.attempts = 0;
+    }
+    this.retryOrIdle();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Session events
+
+  /** @internal */
+  sendBytes(bytes: Uint8Array, off: number, len: number): boolean {
+    return this.board.transport.write(bytes, off, len);
+  }
+
+  /** @internal */
+  onConnected(sessionPresent: boolean): void {
+    if (this.state !== CONNECTING) return;
+    this.state = CONNECTED;
+    this.connected = true;
+    this.connectedAtMs = this.board.clock.now();
+    this.emit("connect", { sessionPresent: sessionPresent, returnCode: 0 });
+  }
+
+  /** @internal */
+  onRefused(returnCode: number): void {
+    const text = returnCode < REFUSALS.length ? REFUSALS[returnCode] : "return code " + returnCode;
+    const err = mqttError(ERR_REFUSED, "connection refused: " + text);
+    err.returnCode = returnCode;
+    // Only "server unavailable" may pass by itself; retrying a bad password or a rejected id
+    // would hammer the broker with the same refusal.
+    if (returnCode !== 3) this.stayIdle = true;
+    this.drop();
+    this.emit("error", err);
+  }
+
+  /** @internal */
+  onFailed(status: number): void {
+    this.drop();
+    this.emit("error", mqttError(status));
+  }
+
+  /** @internal */
+  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void {
+    this.emit("message", topic, payload, packet);
+    for (let i = 0; i < this.handlers.length; i++) {
+      if (topicMatches(this.handlerFilters[i], topic)) {
+        try {
+          this.handlers[i](topic, payload, packet);
+        } catch (e) {
+          this.emit("error", e);
+        }
+      }
+    }
+  }
+
+  /** @internal */
+  onDone(token: unknown, status: number, granted: number[] | null): void {
+    if (token === null || token === undefined) return;
+    if (typeof token === "function") {
+      this.call(token, status < 0 ? mqttError(status) : null);
+      return;
+    }
+    const req = token as RequestToken;
+    if (!req.subscribe) {
+      if (req.callback) this.call(req.callback, status < 0 ? mqttError(status) : null);
+      return;
+    }
+    const list: Granted[] = [];
+    let refused = "";
+    for (let i = 0; i < req.topics.length; i++) {
+      const code = granted ? granted[i] : 128;
+      list.push({ topic: req.topics[i], qos: code });
+      if (granted && code === 128) {
+        refused += (refused ? ", '" : "'") + req.topics[i] + "'";
+        this.removeHandlers(req.topics[i]);
+      }
+    }
+    let err: MqttError | null = null;
+    if (status < 0) err = mqttError(status);
+    else if (refused) err = mqttError(ERR_SUBSCRIBE_REFUSED, "subscription refused for " + refused);
+    if (req.callback) this.call(req.callback, err, list);
+    else if (err) this.emit("error", err);
+  }
+
+  /** @internal */
+  onDropped(status: number, type: number, length: number): void {
+    this.emit("drop", mqttError(status, statusText(status) + " (type " + type + ", " + length + " bytes): dropped"));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  private checkLive(what: string): void {
+    if (this.state === ENDED || this.state === STOPPING || this.state === ENDING) {
+      throw invalid(what + " after end()");
+    }
+  }
+
+  private fail(callback: Function | undefined, err: MqttError): void {
+    if (callback) this.call(callback, err, []);
+    else this.emit("error", err);
+  }
+
+  private removeHandlers(filter: string): void {
+    for (let i = this.handlerFilters.length - 1; i >= 0; i--) {
+      if (this.handlerFilters[i] === filter) {
+        this.handlerFilters.splice(i, 1);
+        this.handlers.splice(i, 1);
+      }
+    }
+  }
+
+  private open(): void {
+    this.state = OPENING;
+    this.stayIdle = false;
+    this.board.transport.open(this.host, this.port, this);
+  }
+
+  /** Closes the transport after a failure; the close decides what follows. */
+  private drop(): void {
+    if (this.state === STOPPING || this.state === ENDED) return;
+    if (this.state === ENDING) {
+      this.state = STOPPING;
+    } else {
+      this.state = DROPPING;
+    }
+    this.connected = false;
+    this.board.transport.close();
+  }
+
+  /** Ends now: DISCONNECT when connected, close, and ENDED once the transport has closed. */
+  private stop(): void {
+    const open = this.state === CONNECTED || this.state === ENDING || this.state === CONNECTING || this.state === OPENING || this.state === DROPPING;
+    if (this.session.state === SESSION_CONNECTED) this.session.disconnect();
+    this.state = STOPPING;
+    this.connected = false;
+    if (open) this.board.transport.close();
+    else this.finishEnd();
+  }
+
+  private finishEnd(): void {
+    if (this.state === ENDED) return;
+    this.state = ENDED;
+    this.clearTimer();
+    this.session.abandon(ERR_ENDED);
+    this.emit("end");
+    const callbacks = this.endCallbacks;
+    this.endCallbacks = [];
+    for (let i = 0; i < callbacks.length; i++) this.call(callbacks[i]);
+  }
+
+  private retryOrIdle(): void {
+    if (!this.reconnectEnabled || this.stayIdle) {
+      this.state = IDLE;
+      this.clearTimer();
+      return;
+    }
+    this.state = WAITING;
+    let delay = this.reconnectMinMs;
+    for (let i = 0; i < this.attempts && delay < this.reconnectMaxMs; i++) delay *= 2;
+    if (delay > this.reconnectMaxMs) delay = this.reconnectMaxMs;
+    // Equal jitter: half the delay fixed, half random, so a fleet that lost the same broker
+    // does not come back in one burst.
+    const random = this.board.random ? this.board.random : Math.random;
+    delay = delay / 2 + random() * (delay / 2);
+    this.attempts++;
+    this.backoffAtMs = this.board.clock.now() + delay;
+    this.afterEvent();
+  }
+
+  /** Runs whatever is due and arms the one timer for the next deadline. */
+  private runDeadlines(): void {
+    if (this.state === WAITING && this.backoffAtMs >= 0 && this.board.clock.now() >= this.backoffAtMs) {
+      this.backoffAtMs = -1;
+      this.emit("reconnect");
+      if (this.state === WAITING) this.open();
+    }
+    this.afterEvent();
+  }
+
+  private afterEvent(): void {
+    if (this.state === ENDING && this.session.pendingMessages() === 0 && this.session.pendingRequests() === 0) {
+      this.stop();
+      return;
+    }
+    let next = this.session.state === AWAIT_CONNACK || this.session.state === SESSION_CONNECTED ? this.session.tick() : -1;
+    if (this.state === WAITING && this.backoffAtMs >= 0 && (next < 0 || this.backoffAtMs < next)) next = this.backoffAtMs;
+    if (next < 0) return;
+    if (this.timer !== undefined && this.timerAtMs <= next) return;
+    this.clearTimer();
+    const delay = next - this.board.clock.now();
+    this.timerAtMs = next;
+    this.timer = this.board.timers.set(this.onTimer, delay > 0 ? delay : 0);
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) {
+      this.board.timers.clear(this.timer);
+      this.timer = undefined;
+      this.timerAtMs = -1;
+    }
+  }
+}
+
+/** Creates a client on `board` and starts connecting. */
+export function createClient(options: ClientOptions, board: Board): Client {
+  return new Client(options, board);
+}

@@ -1,0 +1,686 @@
+/**
+ * The session: MQTT 3.1.1 client behaviour without I/O.
+ *
+ * Bytes and time go in (`receive`, `tick`, `linkUp`, `linkDown`); bytes and events come out
+ * through one `SessionEvents` object handed over at construction. The clock is only read. Every
+ * buffer and table is allocated here, in the constructor, from the configured sizes.
+ */
+import { DecodedPacket } from "../packet/types.ts";
+import {
+  CONNACK,
+  CONNECT,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  SUBACK,
+  SUBACK_FAILURE,
+  SUBSCRIBE,
+  UNSUBACK,
+  UNSUBSCRIBE,
+  type Bytes,
+  type ConnectPacket,
+  type Subscription,
+  type WillMessage,
+} from "../packet/types.ts";
+import { encodeAck, encodeEmpty, encodePacket, encodePublish, packetSize, publishSize } from "../packet/encode.ts";
+import { Receiver, type PacketSink } from "../packet/receiver.ts";
+import {
+  ERR_CONNECT_TIMEOUT,
+  ERR_INCOMING_FULL,
+  ERR_MALFORMED,
+  ERR_OUTBOX_FULL,
+  ERR_PACKET_TOO_LARGE,
+  ERR_PING_TIMEOUT,
+  ERR_QOS,
+  ERR_REQUESTS_FULL,
+  ERR_TX_TOO_LARGE,
+  ERR_UNEXPECTED_PACKET,
+} from "../status.ts";
+import { decodeUtf8 } from "../utf8.ts";
+import { AWAIT_PUBACK, AWAIT_PUBCOMP, AWAIT_PUBREC, DONE, Outbox, QUEUED } from "./outbox.ts";
+
+/** A clock in milliseconds that never goes back. It is only read. */
+export interface Clock {
+  now(): number;
+}
+
+/** Everything the session needs to know, already validated and with defaults filled in. */
+export interface SessionConfig {
+  protocolVersion: number;
+  clientId: string;
+  clean: boolean;
+  /** Seconds; 0 turns keepalive and the ping deadline off. */
+  keepalive: number;
+  username?: string;
+  password?: Bytes;
+  will?: WillMessage;
+  connectTimeoutMs: number;
+  /** How long to wait for PINGRESP before the link is declared dead. */
+  pingTimeoutMs: number;
+  /** Largest packet accepted from the broker (receive buffer). */
+  rxBytes: number;
+  /** Largest packet sent (transmit buffer). */
+  txBytes: number;
+  /** Bytes of the pool holding unacknowledged and queued PUBLISH packets. */
+  outboxBytes: number;
+  /** Most messages the outbox holds at once. */
+  outboxSlots: number;
+  /** Most QoS 1/2 messages sent and not yet acknowledged. */
+  maxInflight: number;
+  /** Most incoming QoS 2 messages between PUBREC and PUBREL. */
+  incomingQos2Slots: number;
+  /** Most SUBSCRIBE/UNSUBSCRIBE requests awaiting acknowledgement. */
+  requestSlots: number;
+}
+
+/** What the session tells its owner. One long-lived object. */
+export interface SessionEvents {
+  /** Sends bytes. Returns false when the transport wants the sender to wait for `drained()`. */
+  sendBytes(bytes: Uint8Array, off: number, len: number): boolean;
+  /** CONNACK accepted the connection. */
+  onConnected(sessionPresent: boolean): void;
+  /** CONNACK refused the connection with `returnCode` (1..255). The link should be closed. */
+  onRefused(returnCode: number): void;
+  /** The link must be closed: a timeout or a protocol violation (`status`). */
+  onFailed(status: number): void;
+  /** An application message. `payload` is a view valid during the call only. */
+  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void;
+  /** A publish, subscribe or unsubscribe finished: `status` 0 or negative; `granted` for SUBACK. */
+  onDone(token: unknown, status: number, granted: number[] | null): void;
+  /** A packet from the broker was dropped without closing the link (too large: `status`). */
+  onDropped(status: number, type: number, length: number): void;
+}
+
+/** Connection states of the session. The transport's own states belong to the client. */
+export const LINK_DOWN = 0;
+export const AWAIT_CONNACK = 1;
+export const CONNECTED = 2;
+
+const FREE = 0;
+
+export class Session implements PacketSink {
+  readonly config: SessionConfig;
+  state = LINK_DOWN;
+  private clock: Clock;
+  private events: SessionEvents;
+  private receiver: Receiver;
+  private tx: Uint8Array;
+  /** Acknowledgements are built here, so one can go out while a PUBLISH occupies `tx`. */
+  private ackBuf: Uint8Array;
+  private connectPacket: ConnectPacket;
+  readonly outbox: Outbox;
+  /** QoS 1/2 records sent and not yet finished. */
+  private inflight = 0;
+  private writable = true;
+  private lastSendMs = 0;
+  private pingSentMs = -1;
+  private connectStartMs = 0;
+  private nextId = 1;
+
+  /** Incoming QoS 2 packet ids between PUBREC and PUBREL: delivered once, never again. */
+  private incomingIds: Uint16Array;
+  private incomingCount = 0;
+
+  /** SUBSCRIBE/UNSUBSCRIBE requests awaiting their acknowledgement. */
+  private reqKind: Uint8Array;
+  private reqId: Uint16Array;
+  private reqSent: Uint8Array;
+  private reqToken: unknown[];
+  private reqTopics: (string[] | null)[];
+  private reqQos: (number[] | null)[];
+
+  /** The subscriptions the broker granted, to subscribe again when it has lost the session. */
+  private subTopics: string[] = [];
+  private subQos: number[] = [];
+
+  constructor(config: SessionConfig, clock: Clock, events: SessionEvents) {
+    this.config = config;
+    this.clock = clock;
+    this.events = events;
+    this.connectPacket = {
+      type: CONNECT,
+      protocolVersion: config.protocolVersion,
+      clientId: config.clientId,
+      clean: config.clean,
+      keepalive: config.keepalive,
+      username: config.username,
+      password: config.password,
+      will: config.will,
+    };
+    this.receiver = new Receiver(config.rxBytes, this);
+    this.tx = new Uint8Array(config.txBytes);
+    this.ackBuf = new Uint8Array(4);
+    this.outbox = new Outbox(config.outboxBytes, config.outboxSlots);
+    this.incomingIds = new Uint16Array(config.incomingQos2Slots);
+    const n = config.requestSlots;
+    this.reqKind = new Uint8Array(n);
+    this.reqId = new Uint16Array(n);
+    this.reqSent = new Uint8Array(n);
+    this.reqToken = new Array(n);
+    this.reqTopics = new Array(n);
+    this.reqQos = new Array(n);
+    for (let i = 0; i < n; i++) {
+      this.reqToken[i] = null;
+      this.reqTopics[i] = null;
+      this.reqQos[i] = null;
+    }
+  }
+
+  /**
+   * Size of the CONNECT this session sends, or a negative status when its fields are invalid;
+   * ERR_TX_TOO_LARGE when it does not fit the transmit buffer.
+   */
+  connectSize(): number {
+    const size = packetSize(this.connectPacket);
+    if (size < 0) return size;
+    return size > this.tx.length ? ERR_TX_TOO_LARGE : size;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Link events
+
+  /** The transport is open: send CONNECT and wait for CONNACK. */
+  linkUp(): void {
+    this.receiver.reset();
+    this.writable = true;
+    this.pingSentMs = -1;
+    this.incomingCountIfClean();
+    this.state = AWAIT_CONNACK;
+    this.connectStartMs = this.clock.now();
+    const end = encodePacket(this.tx, 0, this.connectPacket);
+    if (end > 0) this.send(this.tx, 0, end);
+  }
+
+  /** The transport closed or failed. In-flight messages stay for the next connection. */
+  linkDown(): void {
+    this.state = LINK_DOWN;
+    this.receiver.reset();
+    this.pingSentMs = -1;
+    this.writable = true;
+    for (let i = 0; i < this.reqKind.length; i++) this.reqSent[i] = 0;
+    // Records in flight stay counted: CONNACK decides whether they are resent or start over.
+  }
+
+  /** The transport can take more bytes after a write returned false. */
+  drained(): void {
+    this.writable = true;
+    this.pump();
+  }
+
+  /** Bytes from the broker, in chunks of any size. */
+  receive(chunk: Uint8Array, start?: number, end?: number): void {
+    if (this.state === LINK_DOWN) return;
+    this.receiver.push(chunk, start, end);
+  }
+
+  /** Sends DISCONNECT (when connected) and marks the link down. The caller closes the transport. */
+  disconnect(): void {
+    if (this.state === CONNECTED) {
+      const end = encodeEmpty(this.ackBuf, 0, DISCONNECT);
+      this.send(this.ackBuf, 0, end);
+    }
+    this.linkDown();
+  }
+
+  /**
+   * Runs the deadlines: connect timeout, keepalive ping, ping timeout. Returns the clock time at
+   * which it wants to run again, or -1 when no deadline is pending.
+   */
+  tick(): number {
+    const now = this.clock.now();
+    if (this.state === AWAIT_CONNACK) {
+      const deadline = this.connectStartMs + this.config.connectTimeoutMs;
+      if (now >= deadline) {
+        this.fail(ERR_CONNECT_TIMEOUT);
+        return -1;
+      }
+      return deadline;
+    }
+    const keepaliveMs = this.config.keepalive * 1000;
+    if (this.state !== CONNECTED || keepaliveMs === 0) return -1;
+    if (this.pingSentMs >= 0) {
+      const deadline = this.pingSentMs + this.config.pingTimeoutMs;
+      if (now >= deadline) {
+        this.fail(ERR_PING_TIMEOUT);
+        return -1;
+      }
+      return deadline;
+    }
+    // [MQTT-3.1.2-23] a packet must go out within each keepalive period; a client that only
+    // listens sends PINGREQ.
+    if (now - this.lastSendMs >= keepaliveMs) {
+      const end = encodeEmpty(this.ackBuf, 0, PINGREQ);
+      this.send(this.ackBuf, 0, end);
+      this.pingSentMs = now;
+      return now + this.config.pingTimeoutMs;
+    }
+    return this.lastSendMs + keepaliveMs;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Requests from the application
+
+  /**
+   * Publishes a message; QoS 1/2 (and QoS 0 while it cannot be sent at once) wait in the outbox.
+   * Returns 0, or a status: ERR_QOS, ERR_TOPIC, ERR_UTF8, ERR_FIELD_TOO_LONG,
+   * ERR_REMAINING_LENGTH (invalid input), ERR_TX_TOO_LARGE, ERR_OUTBOX_FULL. On failure nothing
+   * is queued or sent and `token` is not reported through `done`.
+   */
+  publish(topic: string, payload: Bytes, qos: number, retain: boolean, token: unknown): number {
+    if (qos !== 0 && qos !== 1 && qos !== 2) return ERR_QOS;
+    // Packet id 1 stands in for the real one, which only changes the bytes, not the size.
+    const size = publishSize(topic, payload, qos, false, 1);
+    if (size < 0) return size;
+    if (size > this.tx.length) return ERR_TX_TOO_LARGE;
+    if (qos === 0 && this.state === CONNECTED && this.writable && this.outbox.live() === 0) {
+      const end = encodePublish(this.tx, 0, topic, payload, 0, retain, false, 0);
+      this.send(this.tx, 0, end);
+      this.events.onDone(token, 0, null);
+      return 0;
+    }
+    const slot = this.outbox.reserve(size, token);
+    if (slot < 0) return ERR_OUTBOX_FULL;
+    const id = qos > 0 ? this.allocateId() : 0;
+    encodePublish(this.outbox.pool, this.outbox.offset[slot], topic, payload, qos, retain, false, id);
+    this.outbox.packetId[slot] = id;
+    this.pump();
+    return 0;
+  }
+
+  /**
+   * Subscribes to `topics` at the matching `qos` values. Sent now when connected, else on
+   * connecting. Returns 0, or ERR_REQUESTS_FULL, ERR_TX_TOO_LARGE, or an encoding status for an
+   * invalid filter or QoS.
+   */
+  subscribe(topics: string[], qos: number[], token: unknown): number {
+    return this.request(SUBSCRIBE, topics, qos, token);
+  }
+
+  /** Unsubscribes from `topics`. Statuses as for `subscribe`. */
+  unsubscribe(topics: string[], token: unknown): number {
+    return this.request(UNSUBSCRIBE, topics, null, token);
+  }
+
+  /**
+   * Forgets every queued and in-flight message and pending request, reporting each token with
+   * `status`. Used when the client ends for good.
+   */
+  abandon(status: number): void {
+    const box = this.outbox;
+    while (box.count > 0) {
+      const slot = box.head;
+      const token = box.token[slot];
+      const live = box.state[slot] !== DONE;
+      box.finish(slot);
+      if (live) this.events.onDone(token, status, null);
+    }
+    this.inflight = 0;
+    for (let i = 0; i < this.reqKind.length; i++) {
+      if (this.reqKind[i] === FREE) continue;
+      const token = this.reqToken[i];
+      this.freeRequest(i);
+      if (token !== null) this.events.onDone(token, status, null);
+    }
+  }
+
+  /** Messages held in the outbox (queued or awaiting acknowledgement). */
+  pendingMessages(): number {
+    return this.outbox.live();
+  }
+
+  /** Requests (subscribe, unsubscribe) awaiting acknowledgement. */
+  pendingRequests(): number {
+    let n = 0;
+    for (let i = 0; i < this.reqKind.length; i++) if (this.reqKind[i] !== FREE) n++;
+    return n;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Packets from the broker (PacketSink)
+
+  onPacket(buf: Uint8Array, p: DecodedPacket): void {
+    const type = p.type;
+    if (this.state === AWAIT_CONNACK) {
+      // [MQTT-3.2.0-1] the first packet from the server is CONNACK.
+      if (type !== CONNACK) this.fail(ERR_UNEXPECTED_PACKET);
+      else this.onConnack(p.sessionPresent, p.returnCode);
+      return;
+    }
+    if (this.state !== CONNECTED) return;
+    switch (type) {
+      case PUBLISH:
+        this.onPublish(buf, p);
+        return;
+      case PUBACK:
+        this.onPublishAck(p.packetId, AWAIT_PUBACK);
+        return;
+      case PUBREC:
+        this.onPubrec(p.packetId);
+        return;
+      case PUBCOMP:
+        this.onPublishAck(p.packetId, AWAIT_PUBCOMP);
+        return;
+      case PUBREL:
+        this.onPubrel(p.packetId);
+        return;
+      case SUBACK:
+        this.onSuback(buf, p);
+        return;
+      case UNSUBACK:
+        this.onUnsuback(p.packetId);
+        return;
+      case PINGRESP:
+        this.pingSentMs = -1;
+        return;
+    }
+    // CONNECT, SUBSCRIBE, UNSUBSCRIBE, PINGREQ and DISCONNECT never come from a server; a second
+    // CONNACK is a protocol violation [MQTT-3.2.0-1] too.
+    this.fail(ERR_UNEXPECTED_PACKET);
+  }
+
+  onPacketError(status: number, type: number, length: number): void {
+    if (status === ERR_PACKET_TOO_LARGE) {
+      // The receiver drains it and the stream stays in step: report it and carry on.
+      this.events.onDropped(status, type, length);
+      return;
+    }
+    // [MQTT-4.8.0-1] a malformed packet closes the network connection.
+    this.fail(status);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Internals
+
+  private send(bytes: Uint8Array, off: number, len: number): void {
+    this.lastSendMs = this.clock.now();
+    if (!this.events.sendBytes(bytes, off, len)) this.writable = false;
+  }
+
+  private fail(status: number): void {
+    this.linkDown();
+    this.events.onFailed(status);
+  }
+
+  private incomingCountIfClean(): void {
+    if (this.config.clean) this.incomingCount = 0;
+  }
+
+  private onConnack(sessionPresent: boolean, returnCode: number): void {
+    if (returnCode !== 0) {
+      this.linkDown();
+      this.events.onRefused(returnCode);
+      return;
+    }
+    this.state = CONNECTED;
+    const box = this.outbox;
+    // A broker that kept the session gets the unacknowledged messages again, in order, with DUP
+    // set [MQTT-4.4.0-1]; one that did not gets them afresh, and the subscriptions again.
+    const resume = sessionPresent && !this.config.clean;
+    if (!resume) this.incomingCount = 0;
+    let slot = box.head;
+    let left = box.count;
+    while (left-- > 0 && this.state === CONNECTED) {
+      const s = slot;
+      slot = slot + 1 === box.slots ? 0 : slot + 1;
+      const st = box.state[s];
+      const off = box.offset[s];
+      if (st === AWAIT_PUBACK || st === AWAIT_PUBREC) {
+        if (resume) {
+          box.pool[off] |= 0x08;
+          this.send(box.pool, off, box.length[s]);
+        } else {
+          box.pool[off] &= ~0x08;
+          box.state[s] = QUEUED;
+          this.inflight--;
+        }
+      } else if (st === AWAIT_PUBCOMP) {
+        if (resume) {
+          this.sendAck(PUBREL, box.packetId[s]);
+        } else {
+          // The broker had taken the message (it sent PUBREC): for a new session it is done.
+          const token = box.token[s];
+          this.inflight--;
+          box.finish(s);
+          this.events.onDone(token, 0, null);
+        }
+      }
+    }
+    if (this.state !== CONNECTED) return;
+    if (!resume && this.subTopics.length > 0) this.resubscribe();
+    this.sendRequests();
+    this.events.onConnected(sessionPresent);
+    this.pump();
+  }
+
+  private onPublish(buf: Uint8Array, p: DecodedPacket): void {
+    const qos = p.qos;
+    const id = p.packetId;
+    if (qos === 2) {
+      if (this.incomingIndex(id) >= 0) {
+        // Delivered already; the broker re-sent it (DUP) before seeing our PUBREC.
+        this.sendAck(PUBREC, id);
+        return;
+      }
+      if (this.incomingCount === this.incomingIds.length) {
+        this.fail(ERR_INCOMING_FULL);
+        return;
+      }
+      this.incomingIds[this.incomingCount++] = id;
+    }
+    const topic = decodeUtf8(buf, p.topicOff, p.topicLen);
+    this.events.onMessage(topic, buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
+    // The handler may have ended the connection; only a live link gets the acknowledgement.
+    if (this.state !== CONNECTED) return;
+    if (qos === 1) this.sendAck(PUBACK, id);
+    else if (qos === 2) this.sendAck(PUBREC, id);
+  }
+
+  private onPubrel(id: number): void {
+    const i = this.incomingIndex(id);
+    if (i >= 0) this.incomingIds[i] = this.incomingIds[--this.incomingCount];
+    // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP, known id or not (it may be a resend).
+    this.sendAck(PUBCOMP, id);
+  }
+
+  private incomingIndex(id: number): number {
+    for (let i = 0; i < this.incomingCount; i++) if (this.incomingIds[i] === id) return i;
+    return -1;
+  }
+
+  private onPublishAck(id: number, awaiting: number): void {
+    const s = this.outbox.find(id, awaiting);
+    if (s < 0) return; // a late duplicate acknowledgement: nothing waits for it
+    const token = this.outbox.token[s];
+    this.inflight--;
+    this.outbox.finish(s);
+    this.events.onDone(token, 0, null);
+    this.pump();
+  }
+
+  private onPubrec(id: number): void {
+    const box = this.outbox;
+    let s = box.find(id, AWAIT_PUBREC);
+    if (s >= 0) box.state[s] = AWAIT_PUBCOMP;
+    else s = box.find(id, AWAIT_PUBCOMP); // a repeated PUBREC gets PUBREL again
+    if (s >= 0) this.sendAck(PUBREL, id);
+  }
+
+  private sendAck(type: number, id: number): void {
+    const end = encodeAck(this.ackBuf, 0, type, id);
+    if (end > 0) this.send(this.ackBuf, 0, end);
+  }
+
+  /** Sends queued messages in order while the window and the transport allow. */
+  private pump(): void {
+    if (this.state !== CONNECTED) return;
+    const box = this.outbox;
+    let slot = box.head;
+    let left = box.count;
+    while (left-- > 0) {
+      const s = slot;
+      slot = slot + 1 === box.slots ? 0 : slot + 1;
+      if (box.state[s] !== QUEUED) continue;
+      if (!this.writable || this.state !== CONNECTED) return;
+      const qos = (box.pool[box.offset[s]] >> 1) & 3;
+      if (qos > 0 && this.inflight >= this.config.maxInflight) return;
+      this.send(box.pool, box.offset[s], box.length[s]);
+      if (qos === 0) {
+        const token = box.token[s];
+        box.finish(s);
+        this.events.onDone(token, 0, null);
+      } else {
+        box.state[s] = qos === 1 ? AWAIT_PUBACK : AWAIT_PUBREC;
+        this.inflight++;
+      }
+    }
+  }
+
+  /** A packet id not used by any message or request in flight. */
+  private allocateId(): number {
+    for (;;) {
+      const id = this.nextId;
+      this.nextId = id === 65535 ? 1 : id + 1;
+      if (!this.outbox.usesId(id) && this.requestIndex(id) < 0) return id;
+    }
+  }
+
+  private requestIndex(id: number): number {
+    for (let i = 0; i < this.reqKind.length; i++) {
+      if (this.reqKind[i] !== FREE && this.reqId[i] === id) return i;
+    }
+    return -1;
+  }
+
+  private request(kind: number, topics: string[], qos: number[] | null, token: unknown): number {
+    const size = this.requestSize(kind, topics, qos);
+    if (size < 0) return size;
+    let i = 0;
+    while (i < this.reqKind.length && this.reqKind[i] !== FREE) i++;
+    if (i === this.reqKind.length) return ERR_REQUESTS_FULL;
+    this.reqKind[i] = kind;
+    this.reqId[i] = this.allocateId();
+    this.reqSent[i] = 0;
+    this.reqToken[i] = token;
+    this.reqTopics[i] = topics;
+    this.reqQos[i] = qos;
+    this.sendRequests();
+    return 0;
+  }
+
+  private requestSize(kind: number, topics: string[], qos: number[] | null): number {
+    let size: number;
+    if (kind === SUBSCRIBE) {
+      const subs: Subscription[] = [];
+      for (let i = 0; i < topics.length; i++) subs.push({ topic: topics[i], qos: (qos as number[])[i] });
+      size = packetSize({ type: SUBSCRIBE, packetId: 1, subscriptions: subs });
+    } else {
+      size = packetSize({ type: UNSUBSCRIBE, packetId: 1, topics: topics });
+    }
+    if (size < 0) return size;
+    return size > this.tx.length ? ERR_TX_TOO_LARGE : size;
+  }
+
+  private sendRequests(): void {
+    for (let i = 0; i < this.reqKind.length; i++) {
+      if (this.state !== CONNECTED) return;
+      if (this.reqKind[i] === FREE || this.reqSent[i]) continue;
+      const topics = this.reqTopics[i] as string[];
+      let end: number;
+      if (this.reqKind[i] === SUBSCRIBE) {
+        const qos = this.reqQos[i] as number[];
+        const subs: Subscription[] = [];
+        for (let k = 0; k < topics.length; k++) subs.push({ topic: topics[k], qos: qos[k] });
+        end = encodePacket(this.tx, 0, { type: SUBSCRIBE, packetId: this.reqId[i], subscriptions: subs });
+      } else {
+        end = encodePacket(this.tx, 0, { type: UNSUBSCRIBE, packetId: this.reqId[i], topics: topics });
+      }
+      this.reqSent[i] = 1;
+      if (end > 0) this.send(this.tx, 0, end);
+    }
+  }
+
+  /** Subscribes again to every granted subscription, one request per subscription. */
+  private resubscribe(): void {
+    for (let k = 0; k < this.subTopics.length; k++) {
+      const topic = this.subTopics[k];
+      if (this.hasPendingSubscribe(topic)) continue;
+      // Without a free request slot the resubscription waits for the next connection; the
+      // tables are sized so this does not happen in normal use.
+      this.request(SUBSCRIBE, [topic], [this.subQos[k]], null);
+    }
+  }
+
+  private hasPendingSubscribe(topic: string): boolean {
+    for (let i = 0; i < this.reqKind.length; i++) {
+      if (this.reqKind[i] !== SUBSCRIBE) continue;
+      const topics = this.reqTopics[i] as string[];
+      for (let k = 0; k < topics.length; k++) if (topics[k] === topic) return true;
+    }
+    return false;
+  }
+
+  private freeRequest(i: number): void {
+    this.reqKind[i] = FREE;
+    this.reqToken[i] = null;
+    this.reqTopics[i] = null;
+    this.reqQos[i] = null;
+  }
+
+  private onSuback(buf: Uint8Array, p: DecodedPacket): void {
+    const i = this.requestIndex(p.packetId);
+    if (i < 0 || this.reqKind[i] !== SUBSCRIBE) return;
+    const topics = this.reqTopics[i] as string[];
+    const qos = this.reqQos[i] as number[];
+    // [MQTT-3.8.4-5] one return code per filter, in order.
+    if (p.count !== topics.length) {
+      this.fail(ERR_MALFORMED);
+      return;
+    }
+    const granted: number[] = [];
+    for (let k = 0; k < p.count; k++) {
+      const code = buf[p.payloadOff + k];
+      granted.push(code);
+      if (code !== SUBACK_FAILURE) this.remember(topics[k], qos[k]);
+    }
+    const token = this.reqToken[i];
+    this.freeRequest(i);
+    if (token !== null) this.events.onDone(token, 0, granted);
+  }
+
+  private onUnsuback(id: number): void {
+    const i = this.requestIndex(id);
+    if (i < 0 || this.reqKind[i] !== UNSUBSCRIBE) return;
+    const topics = this.reqTopics[i] as string[];
+    for (let k = 0; k < topics.length; k++) this.forget(topics[k]);
+    const token = this.reqToken[i];
+    this.freeRequest(i);
+    if (token !== null) this.events.onDone(token, 0, null);
+  }
+
+  private remember(topic: string, qos: number): void {
+    for (let k = 0; k < this.subTopics.length; k++) {
+      if (this.subTopics[k] === topic) {
+        this.subQos[k] = qos;
+        return;
+      }
+    }
+    this.subTopics.push(topic);
+    this.subQos.push(qos);
+  }
+
+  private forget(topic: string): void {
+    for (let k = 0; k < this.subTopics.length; k++) {
+      if (this.subTopics[k] === topic) {
+        this.subTopics.splice(k, 1);
+        this.subQos.splice(k, 1);
+        return;
+      }
+    }
+  }
+}
+
