@@ -175,6 +175,8 @@ export class Client implements SessionEvents, TransportEvents {
   connected = false;
   readonly options: ClientOptions;
   readonly session: Session;
+  /** The client id sent in CONNECT (generated when none was given). */
+  readonly clientId: string;
   private board: Board;
   private host: string;
   private port: number;
@@ -254,6 +256,7 @@ export class Client implements SessionEvents, TransportEvents {
       incomingQos2Slots: positive(options.incomingQos2Slots, 32, "incomingQos2Slots"),
       requestSlots: positive(options.requestSlots, 8, "requestSlots"),
     };
+    this.clientId = clientId;
     this.session = new Session(config, board.clock, this);
     const connectStatus = this.session.connectSize();
     if (connectStatus < 0) throw invalid("cannot build CONNECT: " + statusText(connectStatus));
@@ -266,10 +269,6 @@ export class Client implements SessionEvents, TransportEvents {
     this.open();
   }
 
-  /** The client id sent in CONNECT (generated when none was given). */
-  get clientId(): string {
-    return this.session.config.clientId;
-  }
 
   /** Name of the current state, for logs. */
   stateName(): string {
