@@ -15,6 +15,13 @@ import {
   type Subscription,
 } from "./types.ts";
 
+/** A copy of `len` bytes at `off`. (Not `slice`: duktape's typed arrays lack it.) */
+function copyBytes(buf: Uint8Array, off: number, len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  out.set(buf.subarray(off, off + len));
+  return out;
+}
+
 function u16(buf: Uint8Array, off: number): number {
   return (buf[off] << 8) | buf[off + 1];
 }
@@ -34,13 +41,13 @@ export function readPacket(buf: Uint8Array, decoded: DecodedPacket): Packet {
       if (d.hasWill) {
         p.will = {
           topic: decodeUtf8(buf, d.willTopicOff, d.willTopicLen),
-          payload: buf.slice(d.willPayloadOff, d.willPayloadOff + d.willPayloadLen),
+          payload: copyBytes(buf, d.willPayloadOff, d.willPayloadLen),
           qos: d.willQos,
           retain: d.willRetain,
         };
       }
       if (d.hasUsername) p.username = decodeUtf8(buf, d.usernameOff, d.usernameLen);
-      if (d.hasPassword) p.password = buf.slice(d.passwordOff, d.passwordOff + d.passwordLen);
+      if (d.hasPassword) p.password = copyBytes(buf, d.passwordOff, d.passwordLen);
       return p;
     }
     case CONNACK:
@@ -49,7 +56,7 @@ export function readPacket(buf: Uint8Array, decoded: DecodedPacket): Packet {
       return {
         type: PUBLISH,
         topic: decodeUtf8(buf, d.topicOff, d.topicLen),
-        payload: buf.slice(d.payloadOff, d.payloadOff + d.payloadLen),
+        payload: copyBytes(buf, d.payloadOff, d.payloadLen),
         qos: d.qos,
         retain: d.retain,
         dup: d.dup,

@@ -1,0 +1,92 @@
+// One bundle per runtime, each a single minified file:
+//   dist/espruino/mcu-mqtt.js  Espruino module (assigns to `exports`), ES5 syntax: Espruino parses
+//                              a subset of ES2015 and hoists nothing, and duktape (ES5.1) runs it
+//                              in the tests.
+//   dist/kaluma/mcu-mqtt.js    CommonJS for Kaluma's JerryScript 2.4 (ES2019: no `?.`, no `??=`).
+// TypeScript is only transpiled here; `npm run typecheck` checks the types.
+import { existsSync } from "node:fs";
+import ts from "typescript";
+import { transform } from "esbuild";
+
+const TARGETS = {
+  espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts" },
+  kaluma: { ts: ts.ScriptTarget.ES2019, esbuild: "es2019", entry: "boards/kaluma/index.ts" },
+};
+
+/** Replaces src/build-flags.ts with this bundle's constants, so dead branches are dropped. */
+function buildFlags(flags) {
+  return {
+    name: "build-flags",
+    load(id) {
+      if (!id.endsWith("/src/build-flags.ts")) return null;
+      return Object.keys(flags).map((name) => `export const ${name} = ${JSON.stringify(flags[name])};`).join("\n");
+    },
+  };
+}
+
+/** Transpiles .ts to the target's syntax level. */
+function typescript(target) {
+  return {
+    name: "typescript-transpile",
+    transform(code, id) {
+      if (!id.endsWith(".ts")) return null;
+      const out = ts.transpileModule(code, {
+        fileName: id,
+        compilerOptions: {
+          target,
+          module: ts.ModuleKind.ESNext,
+          sourceMap: false,
+          importHelpers: false,
+          useDefineForClassFields: false,
+          verbatimModuleSyntax: false,
+          isolatedModules: true,
+        },
+      });
+      return { code: out.outputText, map: null };
+    },
+  };
+}
+
+/** Minifies the finished chunk; the syntax level stays the target's. */
+function minify(esTarget) {
+  return {
+    name: "esbuild-minify",
+    async renderChunk(code) {
+      const out = await transform(code, { minify: true, target: esTarget, format: "cjs", legalComments: "none" });
+      return { code: out.code, map: null };
+    },
+  };
+}
+
+function bundle(runtime, entry, file, flags) {
+  const t = TARGETS[runtime];
+  return {
+    input: entry,
+    treeshake: { moduleSideEffects: false },
+    plugins: [buildFlags(flags), typescript(t.ts), minify(t.esbuild)],
+    output: {
+      file,
+      format: "cjs",
+      exports: "named",
+      esModule: false,
+      strict: false,
+      generatedCode: { constBindings: runtime !== "espruino" },
+    },
+    onwarn(warning, warn) {
+      if (warning.code === "CIRCULAR_DEPENDENCY") return;
+      warn(warning);
+    },
+  };
+}
+
+const configs = [];
+for (const runtime of Object.keys(TARGETS)) {
+  const entry = TARGETS[runtime].entry;
+  if (!existsSync(entry)) continue;
+  configs.push(bundle(runtime, entry, `dist/${runtime}/mcu-mqtt.js`, { DEBUG: false }));
+}
+// The portable core alone, for the small-engine harnesses and the size table.
+configs.push(bundle("espruino", "src/index.ts", "dist/core/mcu-mqtt-core.es5.js", { DEBUG: false }));
+configs.push(bundle("kaluma", "src/index.ts", "dist/core/mcu-mqtt-core.es2019.js", { DEBUG: false }));
+
+export default configs;

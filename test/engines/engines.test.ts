@@ -1,0 +1,51 @@
+// The built bundles run outside Node: the ES5 bundle in duktape (ES5.1, no Node APIs), the
+// ES2019 bundle in QuickJS. Each runs the same scripted scenario through an in-engine transport.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import { bundleText, duktapeAvailable, parseAs, runInDuktape, runInQuickJS, type HarnessReport } from "./engines.ts";
+
+const EXPECTED_STEPS = [
+  "connected",
+  "connect carries will and credentials",
+  "subscribed",
+  "publishes acknowledged",
+  "qos 1 round trip",
+  "qos 2 round trip",
+  "every byte value survives",
+  "16 KB payload survives",
+  "qos 0 round trip",
+  "each message delivered once",
+  "keepalive ping",
+  "offline after drop",
+  "the drop is reported as an error",
+  "reconnected after drop",
+  "subscription restored after reconnect",
+  "ended",
+];
+
+function check(report: HarnessReport): void {
+  assert.deepEqual(report.errors, []);
+  assert.deepEqual(report.steps.map((s) => s.name), EXPECTED_STEPS);
+  for (const s of report.steps) assert.ok(s.ok, `step "${s.name}" failed (detail: ${JSON.stringify(s.detail)})`);
+}
+
+describe("core bundle, ES5 build", () => {
+  const es5 = bundleText("dist/core/mcu-mqtt-core.es5.js");
+  test("parses as ES5", () => parseAs(es5, 5));
+  test("runs the scenario in duktape", (t) => {
+    if (!duktapeAvailable()) {
+      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
+      t.skip("duktape not installed: apt-get install duktape");
+      return;
+    }
+    check(runInDuktape(es5));
+  });
+});
+
+describe("core bundle, ES2019 build", () => {
+  const es2019 = bundleText("dist/core/mcu-mqtt-core.es2019.js");
+  test("parses as ES2019 (no ?. or ??=, which JerryScript 2.4 rejects)", () => parseAs(es2019, 2019));
+  test("runs the scenario in QuickJS", async () => {
+    check(await runInQuickJS(es2019));
+  });
+});

@@ -1,0 +1,83 @@
+// Loads a built bundle and the engine harness into small JavaScript engines (duktape, QuickJS).
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as acorn from "acorn";
+import { getQuickJS } from "quickjs-emscripten";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+export interface HarnessReport {
+  steps: { name: string; ok: boolean; detail: unknown }[];
+  errors: string[];
+}
+
+/** The bundle's text; builds the bundles once if they are missing. */
+export function bundleText(relPath: string): string {
+  const path = join(root, relPath);
+  if (!existsSync(path)) execFileSync("npx", ["rollup", "-c", "--silent"], { cwd: root, stdio: "inherit" });
+  return readFileSync(path, "utf8");
+}
+
+/** Parses `code` with acorn at `ecmaVersion` as a classic script; throws a SyntaxError if it is not. */
+export function parseAs(code: string, ecmaVersion: 5 | 2019): void {
+  acorn.parse(code, { ecmaVersion, sourceType: "script" });
+}
+
+const harness = () => readFileSync(join(root, "test/engines/harness.js"), "utf8");
+
+/**
+ * A script that loads a CommonJS bundle the way a module loader does (in a function scope of its
+ * own, with `exports` and `module`), defines `MQ` from it, then runs the harness.
+ */
+function program(bundle: string): string {
+  return (
+    "var MQ = (function () { var exports = {}; var module = { exports: exports };\n" +
+    "(function (exports, module) {\n" +
+    bundle +
+    "\n})(exports, module);\nreturn module.exports;\n})();\n" +
+    harness()
+  );
+}
+
+export function duktapeAvailable(): boolean {
+  return spawnSync("duk", ["-e", "print(1)"], { encoding: "utf8" }).status === 0 ||
+    spawnSync("which", ["duk"]).status === 0;
+}
+
+/** Runs the harness on `bundle` in duktape (the `duk` command). */
+export function runInDuktape(bundle: string): HarnessReport {
+  const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-duk-"));
+  const file = join(dir, "run.js");
+  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle));
+  const res = spawnSync("duk", [file], { encoding: "utf8", timeout: 60000 });
+  const line = (res.stdout || "").split("\n").find((l) => l.startsWith("REPORT "));
+  if (!line) throw new Error("duktape gave no report (exit " + res.status + "):\n" + res.stdout + res.stderr);
+  return JSON.parse(line.slice(7));
+}
+
+/** Runs the harness on `bundle` in QuickJS (quickjs-emscripten, in-process). */
+export async function runInQuickJS(bundle: string): Promise<HarnessReport> {
+  const QuickJS = await getQuickJS();
+  const vm = QuickJS.newContext();
+  let reported: string | null = null;
+  try {
+    const fn = vm.newFunction("report", (h) => {
+      reported = vm.getString(h);
+    });
+    vm.setProp(vm.global, "report", fn);
+    fn.dispose();
+    const result = vm.evalCode(program(bundle), "harness.js");
+    if (result.error) {
+      const err = vm.dump(result.error);
+      result.error.dispose();
+      throw new Error("QuickJS: " + JSON.stringify(err));
+    }
+    result.value.dispose();
+  } finally {
+    vm.dispose();
+  }
+  if (reported === null) throw new Error("QuickJS gave no report");
+  return JSON.parse(reported);
+}
