@@ -6,6 +6,7 @@ import type { DecodedPacket } from "./packet/types.ts";
 import { MQTT_3_1, MQTT_3_1_1, type Bytes, type WillMessage } from "./packet/types.ts";
 import { AWAIT_CONNACK, CONNECTED as SESSION_CONNECTED, Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
 import {
+  ERR_CONNECT_TIMEOUT,
   ERR_CONNECTION_LOST,
   ERR_ENDED,
   ERR_OUTBOX_FULL,
@@ -63,6 +64,14 @@ export interface ReconnectOptions {
   maxMs?: number;
   /** A connection that lasts this long resets the delay to minMs (default 10,000 ms). */
   stableMs?: number;
+  /**
+   * Connections in a row that the broker accepted and then closed within `stableMs` after which
+   * the client stops reconnecting, reports an error and stays idle until `reconnect()` (default
+   * 10; 0 never stops). In MQTT 3.1.1 this is how a takeover looks: a second client with the same
+   * id makes the broker close the first [MQTT-3.1.4-2], and two clients that both reconnect would
+   * otherwise take the id from each other for ever.
+   */
+  maxTakeovers?: number;
 }
 
 export interface PublishOptions {
@@ -123,7 +132,8 @@ function invalid(message: string): Error {
 //   CONNECTING   timeout / bad packet       DROPPING      close transport
 //   CONNECTED    timeout / bad packet       DROPPING      close transport
 //   CONNECTING,
-//   CONNECTED    transport closed           WAITING/IDLE  emit offline, backoff
+//   CONNECTED    transport closed           WAITING/IDLE  emit offline, backoff; IDLE and an
+//                                                          error after maxTakeovers early closes
 //   DROPPING     transport closed           WAITING/IDLE  emit close
 //   WAITING      backoff timer              OPENING       emit reconnect
 //   IDLE         reconnect()                OPENING
@@ -186,7 +196,12 @@ export class Client implements SessionEvents, TransportEvents {
   private reconnectEnabled: boolean;
   /** Failed attempts since the last stable connection: drives the backoff. */
   private attempts = 0;
+  private maxTakeovers: number;
+  /** Accepted connections in a row that the broker closed before they were stable. */
+  private takeovers = 0;
   private connectedAtMs = -1;
+  /** When the transport was asked to open: the connect timeout covers opening too. */
+  private openedAtMs = 0;
   /** Whether the next close leaves the client idle (refusal, or reconnect disabled). */
   private stayIdle = false;
   private timer: unknown = undefined;
@@ -233,6 +248,7 @@ export class Client implements SessionEvents, TransportEvents {
     this.reconnectMaxMs = positive(r.maxMs, 30000, "reconnect.maxMs");
     if (this.reconnectMaxMs < this.reconnectMinMs) this.reconnectMaxMs = this.reconnectMinMs;
     this.stableMs = positive(r.stableMs, 10000, "reconnect.stableMs");
+    this.maxTakeovers = r.maxTakeovers === undefined ? 10 : r.maxTakeovers === 0 ? 0 : positive(r.maxTakeovers, 10, "reconnect.maxTakeovers");
     const keepaliveMs = keepalive * 1000;
     const config: SessionConfig = {
       protocolVersion: version,
@@ -267,8 +283,8 @@ export class Client implements SessionEvents, TransportEvents {
       self.runDeadlines();
     };
     this.open();
+    this.afterEvent();
   }
-
 
   /** Name of the current state, for logs. */
   stateName(): string {
@@ -466,6 +482,7 @@ export class Client implements SessionEvents, TransportEvents {
     if (this.state === IDLE || this.state === WAITING) {
       this.backoffAtMs = -1;
       this.open();
+      this.afterEvent();
     }
     return this;
   }
@@ -511,6 +528,26 @@ export class Client implements SessionEvents, TransportEvents {
     }
     if (wasConnected && this.connectedAtMs >= 0 && this.board.clock.now() - this.connectedAtMs >= this.stableMs) {
       this.attempts = 0;
+      this.takeovers = 0;
+    } else if (wasConnected && state === CONNECTED) {
+      // The broker closed an accepted connection early. The growing backoff alone does not end a
+      // takeover fight between two clients with the same id: each reconnect still evicts the
+      // other, for ever, at the pace of maxMs.
+      this.takeovers++;
+      if (this.maxTakeovers > 0 && this.takeovers >= this.maxTakeovers) {
+        this.takeovers = 0;
+        this.stayIdle = true;
+        this.retryOrIdle();
+        this.emit(
+          "error",
+          mqttError(
+            ERR_CONNECTION_LOST,
+            "the broker closed the connection " + this.maxTakeovers + " times in a row soon after accepting it " +
+              "(another client with the same id?): not reconnecting",
+          ),
+        );
+        return;
+      }
     }
     this.retryOrIdle();
   }
@@ -624,6 +661,7 @@ export class Client implements SessionEvents, TransportEvents {
   private open(): void {
     this.state = OPENING;
     this.stayIdle = false;
+    this.openedAtMs = this.board.clock.now();
     this.board.transport.open(this.host, this.port, this);
   }
 
@@ -681,6 +719,12 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** Runs whatever is due and arms the one timer for the next deadline. */
   private runDeadlines(): void {
+    if (this.state === OPENING && this.board.clock.now() >= this.openedAtMs + this.session.config.connectTimeoutMs) {
+      // Some runtimes (Kaluma) report a refused or unanswered connection by nothing at all: the
+      // client owns this deadline too.
+      this.drop();
+      this.emit("error", mqttError(ERR_CONNECT_TIMEOUT, "no connection to " + this.host + ":" + this.port + " within the connect timeout"));
+    }
     if (this.state === WAITING && this.backoffAtMs >= 0 && this.board.clock.now() >= this.backoffAtMs) {
       this.backoffAtMs = -1;
       this.emit("reconnect");
@@ -695,6 +739,7 @@ export class Client implements SessionEvents, TransportEvents {
       return;
     }
     let next = this.session.state === AWAIT_CONNACK || this.session.state === SESSION_CONNECTED ? this.session.tick() : -1;
+    if (this.state === OPENING) next = this.openedAtMs + this.session.config.connectTimeoutMs;
     if (this.state === WAITING && this.backoffAtMs >= 0 && (next < 0 || this.backoffAtMs < next)) next = this.backoffAtMs;
     if (next < 0) return;
     if (this.timer !== undefined && this.timerAtMs <= next) return;

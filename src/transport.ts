@@ -28,7 +28,8 @@ export interface TransportEvents {
 
 /**
  * A byte stream to the broker.
- * - `open` starts connecting; the outcome arrives as `onOpen` or `onClose`, never as a throw.
+ * - `open` starts connecting; the outcome arrives as `onOpen` or `onClose`, never as a throw and
+ *   never before `open` has returned (a runtime that fails synchronously is deferred by a timer).
  * - `write` takes (copies or sends) the bytes before it returns, so the caller may reuse its
  *   buffer at once. It returns false when the caller should hold further bulk writes until
  *   `onDrain`; the bytes given were still taken.
