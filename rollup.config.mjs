@@ -7,6 +7,7 @@
 import { existsSync } from "node:fs";
 import ts from "typescript";
 import { transform } from "esbuild";
+import { privateNames } from "./scripts/private-names.mjs";
 
 const TARGETS = {
   espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts" },
@@ -47,12 +48,22 @@ function typescript(target) {
   };
 }
 
+// Private member names are renamed too: Espruino keeps a module's source text in RAM.
+const PRIVATE = privateNames(["src", "boards"].filter((d) => existsSync(d)));
+const MANGLE = PRIVATE.length > 0 ? new RegExp("^(" + PRIVATE.join("|") + ")$") : undefined;
+
 /** Minifies the finished chunk; the syntax level stays the target's. */
 function minify(esTarget) {
   return {
     name: "esbuild-minify",
     async renderChunk(code) {
-      const out = await transform(code, { minify: true, target: esTarget, format: "cjs", legalComments: "none" });
+      const out = await transform(code, {
+        minify: true,
+        target: esTarget,
+        format: "cjs",
+        legalComments: "none",
+        mangleProps: MANGLE,
+      });
       return { code: out.code, map: null };
     },
   };
