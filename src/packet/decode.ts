@@ -5,6 +5,7 @@
  * NEED_MORE when the bytes are a valid prefix of a packet, a specific error when they cannot be.
  */
 import {
+  ERR_CLIENT_ID,
   ERR_EMPTY,
   ERR_FLAGS,
   ERR_MALFORMED,
@@ -75,7 +76,9 @@ const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1];
  * Decodes the packet at `off` (ending no later than `end`) into `out`.
  * Returns the packet's length in bytes, or NEED_MORE, or a negative status: ERR_PACKET_TYPE,
  * ERR_REMAINING_LENGTH, ERR_FLAGS, ERR_QOS, ERR_PACKET_ID, ERR_UTF8, ERR_TOPIC, ERR_FILTER,
- * ERR_MALFORMED, ERR_PROTOCOL, ERR_PASSWORD, ERR_EMPTY, ERR_RETURN_CODE.
+ * ERR_MALFORMED, ERR_PROTOCOL, ERR_PASSWORD, ERR_EMPTY, ERR_RETURN_CODE, ERR_CLIENT_ID (a
+ * CONNECT that is well-formed but whose client id the protocol forbids; a server answers it with
+ * CONNACK 0x02).
  * String and payload fields are left in `buf` and described by offsets in `out`.
  */
 export function decodePacket(buf: Uint8Array, off: number, end: number, out: DecodedPacket): number {
@@ -111,6 +114,9 @@ function decodeBody(buf: Uint8Array, p: number, end: number, type: number, flags
       if ((buf[p] & 0xfe) !== 0) return ERR_FLAGS;
       out.sessionPresent = buf[p] === 1;
       out.returnCode = buf[p + 1];
+      // [MQTT-3.2.2-4] a refusal (non-zero return code) carries session present 0. encodeConnack
+      // refuses this combination too; accepting it here made a packet that cannot be re-encoded.
+      if (out.sessionPresent && out.returnCode !== 0) return ERR_FLAGS;
       return 0;
     case PUBLISH:
       return decodePublish(buf, p, end, flags, out);
@@ -153,6 +159,9 @@ function decodePublish(buf: Uint8Array, p: number, end: number, flags: number, o
   out.qos = qos;
   out.dup = (flags & 8) !== 0;
   out.retain = (flags & 1) !== 0;
+  // [MQTT-3.3.1-2] DUP must be 0 for QoS 0. encodePublish refuses it too; accepting it here made a
+  // packet that cannot be re-encoded (or forwarded) as it came.
+  if (qos === 0 && out.dup) return ERR_FLAGS;
   if (end - p < 2) return ERR_MALFORMED;
   const topicLen = u16(buf, p);
   p += 2;
@@ -280,7 +289,14 @@ function decodeConnect(buf: Uint8Array, p: number, end: number, out: DecodedPack
     out.passwordLen = next - p - 2;
     p = next;
   }
-  return p === end ? 0 : ERR_MALFORMED;
+  if (p !== end) return ERR_MALFORMED;
+  // Checked last, so that ERR_CLIENT_ID means "well-formed, answer CONNACK 0x02": an empty client
+  // id needs a clean session [MQTT-3.1.3-7] [MQTT-3.1.3-8]; MQTT 3.1 allows 1 to 23 bytes. These
+  // are the rules connectRemaining enforces when encoding; without them here a decoded CONNECT
+  // could not be encoded again.
+  if (out.clientIdLen === 0 && (level === MQTT_3_1 || !out.clean)) return ERR_CLIENT_ID;
+  if (level === MQTT_3_1 && out.clientIdLen > 23) return ERR_CLIENT_ID;
+  return 0;
 }
 
 function isAscii(buf: Uint8Array, off: number, text: string): boolean {

@@ -6,8 +6,10 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { ERR_BUFFER_TOO_SMALL, NEED_MORE } from "../../src/status.ts";
+import { ERR_BUFFER_TOO_SMALL, ERR_CLIENT_ID, ERR_FLAGS, ERR_MALFORMED, NEED_MORE } from "../../src/status.ts";
 import {
+  CONNACK,
+  CONNECT,
   DecodedPacket,
   MAX_REMAINING_LENGTH,
   PUBLISH,
@@ -198,5 +200,65 @@ describe("encoding at an offset inside a larger buffer", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("what the encoder refuses to send, the decoder refuses to accept", () => {
+  // Found by the fuzzer's round-trip check: each of these decoded, but the packet read from it
+  // could not be encoded again.
+  function decodeStatus(bytes: number[]): number {
+    const b = Uint8Array.from(bytes);
+    return decodePacket(b, 0, b.length, new DecodedPacket());
+  }
+
+  test("CONNACK with session present and a refusal [MQTT-3.2.2-4]", () => {
+    for (let rc = 0; rc <= 255; rc++) {
+      const want = rc === 0 ? 4 : ERR_FLAGS;
+      assert.equal(decodeStatus([0x20, 0x02, 0x01, rc]), want, `return code ${rc}`);
+      assert.equal(encodePacket(new Uint8Array(4), 0, { type: CONNACK, sessionPresent: true, returnCode: rc }), want);
+      assert.equal(decodeStatus([0x20, 0x02, 0x00, rc]), 4);
+    }
+  });
+
+  test("PUBLISH QoS 0 with DUP [MQTT-3.3.1-2]", () => {
+    // Topic "a", payload "x"; with and without RETAIN.
+    assert.equal(decodeStatus([0x38, 0x04, 0x00, 0x01, 0x61, 0x78]), ERR_FLAGS);
+    assert.equal(decodeStatus([0x39, 0x04, 0x00, 0x01, 0x61, 0x78]), ERR_FLAGS);
+    assert.equal(decodeStatus([0x30, 0x04, 0x00, 0x01, 0x61, 0x78]), 6);
+    const p: Packet = { type: PUBLISH, topic: "a", payload: "x", qos: 0, retain: false, dup: true, packetId: 0 };
+    assert.equal(encodePacket(new Uint8Array(16), 0, p), ERR_FLAGS);
+  });
+
+  /** A CONNECT with the given level, flags and client id bytes, and nothing else. */
+  function connect(level: number, flags: number, id: number[]): number[] {
+    const name = level === 3 ? [0x4d, 0x51, 0x49, 0x73, 0x64, 0x70] : [0x4d, 0x51, 0x54, 0x54];
+    const body = [0x00, name.length, ...name, level, flags, 0x00, 0x3c, id.length >> 8, id.length & 0xff, ...id];
+    return [0x10, body.length, ...body];
+  }
+
+  test("CONNECT 3.1.1 with an empty client id and no clean session [MQTT-3.1.3-7] [MQTT-3.1.3-8]", () => {
+    assert.equal(decodeStatus(connect(4, 0x00, [])), ERR_CLIENT_ID);
+    assert.equal(decodeStatus(connect(4, 0x02, [])), 14);
+    const p: Packet = { type: CONNECT, protocolVersion: 4, clientId: "", clean: false, keepalive: 60 };
+    assert.equal(encodePacket(new Uint8Array(32), 0, p), ERR_CLIENT_ID);
+  });
+
+  test("CONNECT 3.1 with a client id of 0 or more than 23 bytes", () => {
+    const id = (n: number): number[] => new Array<number>(n).fill(0x61);
+    assert.equal(decodeStatus(connect(3, 0x02, [])), ERR_CLIENT_ID);
+    assert.equal(decodeStatus(connect(3, 0x02, id(1))), 2 + 14 + 1);
+    assert.equal(decodeStatus(connect(3, 0x02, id(23))), 2 + 14 + 23);
+    assert.equal(decodeStatus(connect(3, 0x02, id(24))), ERR_CLIENT_ID);
+    // 3.1.1 has no such limit.
+    assert.equal(decodeStatus(connect(4, 0x02, id(24))), 2 + 12 + 24);
+    const p: Packet = { type: CONNECT, protocolVersion: 3, clientId: "a".repeat(24), clean: true, keepalive: 60 };
+    assert.equal(encodePacket(new Uint8Array(64), 0, p), ERR_CLIENT_ID);
+  });
+
+  test("a malformed CONNECT is ERR_MALFORMED even with a forbidden client id (that check comes last)", () => {
+    const bytes = connect(4, 0x00, []);
+    bytes.push(0x00);
+    bytes[1]++;
+    assert.equal(decodeStatus(bytes), ERR_MALFORMED);
   });
 });
