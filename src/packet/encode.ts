@@ -333,7 +333,12 @@ function remainingOf(p: Packet): number {
     case CONNECT:
       return connectRemaining(p);
     case CONNACK:
-      return 2;
+      // The checks of encodeConnack, so that packetSize refuses what encodePacket refuses.
+      if (!(p.returnCode >= 0 && p.returnCode <= 255) || p.returnCode !== Math.floor(p.returnCode)) {
+        return ERR_RETURN_CODE;
+      }
+      // [MQTT-3.2.2-4] a refusal carries session present 0.
+      return p.returnCode !== 0 && p.sessionPresent ? ERR_FLAGS : 2;
     case PUBLISH:
       return publishRemaining(p.topic, p.payload, p.qos, p.dup, p.packetId);
     case PUBACK:
