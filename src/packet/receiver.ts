@@ -34,6 +34,12 @@ export class Receiver {
   /** Reused for every packet handed to the sink. */
   readonly packet: DecodedPacket;
   private sink: PacketSink;
+  /**
+   * The largest packet accepted. Kept apart from `buffer.length`: the buffer is rounded up to
+   * MIN_BUFFER_BYTES so a split header always fits, but that must not raise the caller's limit
+   * (with the buffer's length as the limit, `new Receiver(10, sink)` took 16-byte packets).
+   */
+  private maxBytes: number;
   /** Bytes of the current packet held in `buffer`. */
   private fill = 0;
   /** Whole length of the current packet once its header is complete, else 0. */
@@ -48,6 +54,8 @@ export class Receiver {
   /** `maxPacketBytes` is the largest whole packet (fixed header included) to accept. */
   constructor(maxPacketBytes: number, sink: PacketSink) {
     this.buffer = new Uint8Array(maxPacketBytes > MIN_BUFFER_BYTES ? maxPacketBytes : MIN_BUFFER_BYTES);
+    // Never above the buffer (a NaN limit must not let a packet overrun it).
+    this.maxBytes = maxPacketBytes < this.buffer.length ? maxPacketBytes : this.buffer.length;
     this.packet = new DecodedPacket();
     this.sink = sink;
   }
@@ -84,14 +92,14 @@ export class Receiver {
       }
       if (this.fill === 0) {
         const len = packetLength(chunk, i, stop);
-        if (len > 0 && len <= buffer.length && i + len <= stop) {
+        if (len > 0 && len <= this.maxBytes && i + len <= stop) {
           // The whole packet is in the chunk: decode it in place.
           this.deliver(chunk, i, len);
           if (this.epoch !== epoch) return;
           i += len;
           continue;
         }
-        if (len > buffer.length) {
+        if (len > this.maxBytes) {
           this.tooLarge(chunk[i] >> 4, len, 0);
           if (this.epoch !== epoch) return;
           continue;
@@ -110,7 +118,7 @@ export class Receiver {
           this.lose(len, buffer[0] >> 4);
           return;
         }
-        if (len > buffer.length) {
+        if (len > this.maxBytes) {
           const held = this.fill;
           this.fill = 0;
           this.tooLarge(buffer[0] >> 4, len, held);
