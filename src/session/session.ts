@@ -254,10 +254,13 @@ export class Session implements PacketSink {
     // [MQTT-3.1.2-23] a packet must go out within each keepalive period; a client that only
     // listens sends PINGREQ.
     if (now - this.lastSendMs >= keepaliveMs) {
+      // Start the PINGRESP deadline before writing: a transport may deliver the answer inside
+      // write(), and setting it afterwards would turn that answer into a ping timeout.
+      this.pingSentMs = now;
       const end = encodeEmpty(this.ackBuf, 0, PINGREQ);
       this.send(this.ackBuf, 0, end);
-      this.pingSentMs = now;
-      return now + this.config.pingTimeoutMs;
+      if (this.state !== CONNECTED) return -1;
+      return this.pingSentMs < 0 ? this.lastSendMs + keepaliveMs : now + this.config.pingTimeoutMs;
     }
     return this.lastSendMs + keepaliveMs;
   }
