@@ -531,14 +531,18 @@ export class Session implements PacketSink {
       if (!this.writable || this.state !== CONNECTED) return;
       const qos = (box.pool[box.offset[s]] >> 1) & 3;
       if (qos > 0 && this.inflight >= this.config.maxInflight) return;
-      this.send(box.pool, box.offset[s], box.length[s]);
       if (qos === 0) {
+        this.send(box.pool, box.offset[s], box.length[s]);
         const token = box.token[s];
         box.finish(s);
         this.events.onDone(token, 0, null);
       } else {
+        // Await the acknowledgement before writing: a transport may deliver PUBACK/PUBREC inside
+        // write(), and a record still QUEUED then would take it for a stray duplicate and wait
+        // for ever.
         box.state[s] = qos === 1 ? AWAIT_PUBACK : AWAIT_PUBREC;
         this.inflight++;
+        this.send(box.pool, box.offset[s], box.length[s]);
       }
     }
   }
