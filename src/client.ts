@@ -680,7 +680,10 @@ export class Client implements SessionEvents, TransportEvents {
   /** Ends now: DISCONNECT when connected, close, and ENDED once the transport has closed. */
   private stop(): void {
     const open = this.state === CONNECTED || this.state === ENDING || this.state === CONNECTING || this.state === OPENING || this.state === DROPPING;
-    if (this.session.state === SESSION_CONNECTED) this.session.disconnect();
+    // The session forgets the link in every state, not only when connected: a session left
+    // awaiting CONNACK would still run its connect deadline (an error after end()) or take a
+    // late CONNACK and write queued messages while the transport closes.
+    this.session.disconnect();
     this.state = STOPPING;
     this.connected = false;
     if (open) this.board.transport.close();
