@@ -679,15 +679,15 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** Ends now: DISCONNECT when connected, close, and ENDED once the transport has closed. */
   private stop(): void {
-    const open = this.state === CONNECTED || this.state === ENDING || this.state === CONNECTING || this.state === OPENING || this.state === DROPPING;
+    // DROPPING has asked the transport to close already; its onClose ends the client.
+    const closing = this.state === DROPPING;
     // The session forgets the link in every state, not only when connected: a session left
     // awaiting CONNACK would still run its connect deadline (an error after end()) or take a
     // late CONNACK and write queued messages while the transport closes.
     this.session.disconnect();
     this.state = STOPPING;
     this.connected = false;
-    if (open) this.board.transport.close();
-    else this.finishEnd();
+    if (!closing) this.board.transport.close();
   }
 
   private finishEnd(): void {
