@@ -512,7 +512,12 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** @internal */
   onClose(reason: unknown): void {
-    const wasConnected = this.connected;
+    // Whether this connection had been accepted, and since when. Not `connected`: drop() clears
+    // that when a failure (ping timeout, bad packet) ends an accepted connection, and such a loss
+    // must still emit offline and, after stableMs, reset the backoff.
+    const upSinceMs = this.connectedAtMs;
+    const wasConnected = upSinceMs >= 0;
+    this.connectedAtMs = -1;
     this.connected = false;
     this.session.linkDown();
     const state = this.state;
@@ -526,7 +531,7 @@ export class Client implements SessionEvents, TransportEvents {
       this.finishEnd();
       return;
     }
-    if (wasConnected && this.connectedAtMs >= 0 && this.board.clock.now() - this.connectedAtMs >= this.stableMs) {
+    if (wasConnected && this.board.clock.now() - upSinceMs >= this.stableMs) {
       this.attempts = 0;
       this.takeovers = 0;
     } else if (wasConnected && state === CONNECTED) {
@@ -687,6 +692,7 @@ export class Client implements SessionEvents, TransportEvents {
     this.session.disconnect();
     this.state = STOPPING;
     this.connected = false;
+    this.connectedAtMs = -1; // ended on purpose: not a lost connection, no offline
     if (!closing) this.board.transport.close();
   }
 
