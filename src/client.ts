@@ -582,14 +582,17 @@ export class Client implements SessionEvents, TransportEvents {
     // Only "server unavailable" may pass by itself; retrying a bad password or a rejected id
     // would hammer the broker with the same refusal.
     if (returnCode !== 3) this.stayIdle = true;
-    this.drop();
+    // The reason first, then the close: a transport that reports onClose inside close() would
+    // otherwise put 'close' (and the retry) before the 'error' that explains it.
     this.emit("error", err);
+    this.drop();
   }
 
   /** @internal */
   onFailed(status: number): void {
-    this.drop();
+    // As in onRefused: the error before the close it causes.
     this.emit("error", mqttError(status));
+    this.drop();
   }
 
   /** @internal */
@@ -730,9 +733,9 @@ export class Client implements SessionEvents, TransportEvents {
   private runDeadlines(): void {
     if (this.state === OPENING && this.board.clock.now() >= this.openedAtMs + this.session.config.connectTimeoutMs) {
       // Some runtimes (Kaluma) report a refused or unanswered connection by nothing at all: the
-      // client owns this deadline too.
-      this.drop();
+      // client owns this deadline too. The error goes before the close, as in onFailed.
       this.emit("error", mqttError(ERR_CONNECT_TIMEOUT, "no connection to " + this.host + ":" + this.port + " within the connect timeout"));
+      this.drop();
     }
     if (this.state === WAITING && this.backoffAtMs >= 0 && this.board.clock.now() >= this.backoffAtMs) {
       this.backoffAtMs = -1;
