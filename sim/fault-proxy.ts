@@ -10,8 +10,9 @@
  * - delay: every chunk waits `delayMs` (order kept).
  * - a black hole: `blackhole(true)` stops relaying in both directions without closing anything, as
  *   a dead Wi-Fi link or a broken NAT does; bytes and closes are held, new connections are
- *   accepted but not relayed. `blackhole(false)` releases everything held, in order, as TCP would
- *   once the path heals. Single connections can be stalled too (`links[i].stall(true)`).
+ *   accepted but not relayed. `blackhole(false)` releases what is held, in order, as TCP would
+ *   once the path heals; a connection that either end closed meanwhile is closed instead.
+ *   Single connections can be stalled too (`links[i].stall(true)`).
  *
  * Everything is bounded by the test: `close()` destroys every socket and timer it made.
  */
@@ -307,7 +308,15 @@ export class FaultProxy {
    */
   blackhole(on: boolean): void {
     this.holes = on;
-    if (!on) for (const link of this.links.slice()) link.kick();
+    if (on) return;
+    for (const link of this.links.slice()) {
+      // An endpoint that closed while the path was dead has given up on it (its stack aborts the
+      // connection): the release closes that connection without delivering what it held, as
+      // TCP would. Delivering it would replay a stale CONNECT to the broker, for instance, which
+      // then takes the client id away from the connection that replaced it.
+      if (link.up.ended || link.down.ended) link.destroy(false);
+      else link.kick();
+    }
   }
 
   isBlackholed(): boolean {
