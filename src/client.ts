@@ -296,9 +296,11 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** Adds a listener: connect, message, close, offline, reconnect, error, end, drop. */
   on(event: string, listener: (...args: never[]) => void): this {
+    // A new array, never an edit in place: emit() walks the array it started with, so a listener
+    // added or removed while an event is emitted does not make another one run twice or miss it
+    // (splice under the loop skipped the next listener). Listeners change rarely; emit is hot.
     const list = this.listeners[event];
-    if (list) list.push(listener as Listener);
-    else this.listeners[event] = [listener as Listener];
+    this.listeners[event] = list ? list.concat([listener as Listener]) : [listener as Listener];
     return this;
   }
 
@@ -307,7 +309,11 @@ export class Client implements SessionEvents, TransportEvents {
     const list = this.listeners[event];
     if (list) {
       const i = list.indexOf(listener as Listener);
-      if (i >= 0) list.splice(i, 1);
+      if (i >= 0) {
+        const copy = list.slice(0); // see on()
+        copy.splice(i, 1);
+        this.listeners[event] = copy;
+      }
     }
     return this;
   }
