@@ -414,10 +414,17 @@ export class Client implements SessionEvents, TransportEvents {
     }
     const handler = options && options.onMessage;
     if (handler) {
+      // New arrays rather than push/splice (here and in removeHandlers): onMessage walks the
+      // arrays it started with, so a handler that subscribes or unsubscribes does not make the
+      // next handler miss the message or a new one get it early.
+      const filters = this.handlerFilters.slice(0);
+      const handlers = this.handlers.slice(0);
       for (let i = 0; i < topics.length; i++) {
-        this.handlerFilters.push(topics[i]);
-        this.handlers.push(handler);
+        filters.push(topics[i]);
+        handlers.push(handler);
       }
+      this.handlerFilters = filters;
+      this.handlers = handlers;
     }
     this.afterEvent();
     return this;
@@ -604,10 +611,12 @@ export class Client implements SessionEvents, TransportEvents {
   /** @internal */
   onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void {
     this.emit("message", topic, payload, packet);
-    for (let i = 0; i < this.handlers.length; i++) {
-      if (topicMatches(this.handlerFilters[i], topic)) {
+    const filters = this.handlerFilters;
+    const handlers = this.handlers;
+    for (let i = 0; i < handlers.length; i++) {
+      if (topicMatches(filters[i], topic)) {
         try {
-          this.handlers[i](topic, payload, packet);
+          handlers[i](topic, payload, packet);
         } catch (e) {
           this.emit("error", e);
         }
@@ -664,12 +673,16 @@ export class Client implements SessionEvents, TransportEvents {
   }
 
   private removeHandlers(filter: string): void {
-    for (let i = this.handlerFilters.length - 1; i >= 0; i--) {
-      if (this.handlerFilters[i] === filter) {
-        this.handlerFilters.splice(i, 1);
-        this.handlers.splice(i, 1);
-      }
+    if (this.handlerFilters.indexOf(filter) < 0) return;
+    const filters: string[] = [];
+    const handlers: MessageHandler[] = [];
+    for (let i = 0; i < this.handlerFilters.length; i++) {
+      if (this.handlerFilters[i] === filter) continue;
+      filters.push(this.handlerFilters[i]);
+      handlers.push(this.handlers[i]);
     }
+    this.handlerFilters = filters;
+    this.handlers = handlers;
   }
 
   private open(): void {
