@@ -118,6 +118,17 @@ export function mqttError(code: number, message?: string): MqttError {
   return err;
 }
 
+/**
+ * The error for a transport's close reason. Always one with a numeric `code`, as documented: the
+ * reason itself was passed on before, and a Node socket error's `code` is a string
+ * ("ECONNRESET"). Its text stays in the message.
+ */
+function lostError(reason: unknown): MqttError {
+  if (typeof reason === "object" && reason !== null && typeof (reason as MqttError).code === "number") return reason as MqttError;
+  const message = typeof reason === "object" && reason !== null ? (reason as Error).message : undefined;
+  return mqttError(ERR_CONNECTION_LOST, "connection lost: " + (typeof message === "string" ? message : String(reason)));
+}
+
 function invalid(message: string): Error {
   return new Error("mcu-mqtt: " + message);
 }
@@ -536,7 +547,7 @@ export class Client implements SessionEvents, TransportEvents {
     const state = this.state;
     if (state === ENDED || state === IDLE || state === WAITING) return;
     if (reason && state !== DROPPING && state !== STOPPING) {
-      this.emit("error", typeof reason === "string" ? mqttError(ERR_CONNECTION_LOST, reason) : reason);
+      this.emit("error", lostError(reason));
     }
     this.emit("close");
     if (wasConnected) this.emit("offline");
