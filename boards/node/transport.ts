@@ -7,6 +7,8 @@
  */
 import * as net from "node:net";
 import * as tls from "node:tls";
+import { mqttError } from "../../src/client.ts";
+import { ERR_CONNECTION_LOST } from "../../src/status.ts";
 import type { Transport, TransportEvents } from "../../src/transport.ts";
 
 /** TLS settings, passed to `tls.connect`. */
@@ -19,6 +21,42 @@ export interface NodeTlsOptions {
 }
 
 const STAGING_BYTES = 64 * 1024;
+
+/** OpenSSL's verdicts on a server certificate that was not accepted. */
+const CERT_REJECTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
+
+/**
+ * The error a socket failure becomes: what was being done, with which broker, and the socket's
+ * own message and code. A bare "self-signed certificate in certificate chain" or "write
+ * ECONNRESET" did not say that TLS failed, nor where, nor what to check. The socket's error stays
+ * as `cause`.
+ */
+function socketError(err: Error, host: string, port: number, secure: boolean, opened: boolean, answered: boolean, hasCert: boolean): Error {
+  const where = host + ":" + port;
+  const code = (err as NodeJS.ErrnoException).code;
+  // OpenSSL's own text ("805C...:error:0A00045C:SSL routines:ssl3_read_bytes:tlsv13 alert
+  // certificate required:../deps/openssl/...:1601:SSL alert number 116\n"): keep the reason.
+  const ssl = /:error:[0-9A-Fa-f]+:[^:]*:[^:]*:([^:]+):/.exec(err.message);
+  const message = ssl ? ssl[1] : String(err.message).trim();
+  const detail = message + (typeof code === "string" && message.indexOf(code) < 0 ? " (" + code + ")" : "");
+  let text: string;
+  if (!opened) {
+    text = secure ? "TLS handshake with " + where + " failed: " + detail : "cannot connect to " + where + ": " + detail;
+    if (secure && typeof code === "string" && CERT_REJECTED.test(code)) {
+      text += "; the broker's certificate was not accepted (check tls.ca, and that the certificate names this host)";
+    }
+  } else if (secure && !answered) {
+    // With TLS 1.3 a server that wants a client certificate refuses it only after the client has
+    // finished its side of the handshake: the client sees the handshake succeed, then a reset.
+    text = "TLS connection to " + where + " closed before the broker answered: " + detail +
+      (hasCert ? "" : "; the broker may require a client certificate (tls.cert and tls.key)");
+  } else {
+    text = (secure ? "TLS connection to " : "connection to ") + where + " lost: " + detail;
+  }
+  const out = mqttError(ERR_CONNECTION_LOST, text);
+  (out as Error & { cause?: unknown }).cause = err;
+  return out;
+}
 
 export class NodeTransport implements Transport {
   private socket: net.Socket | null = null;
@@ -39,7 +77,10 @@ export class NodeTransport implements Transport {
     this.staged = 0;
     this.full = false;
     this.error = null;
+    let opened = false;
+    let answered = false;
     const onConnect = () => {
+      opened = true;
       if (this.socket === socket) events.onOpen();
     };
     const socket = this.tlsOptions
@@ -48,6 +89,7 @@ export class NodeTransport implements Transport {
     socket.setNoDelay(true);
     this.socket = socket;
     socket.on("data", (chunk: Buffer) => {
+      answered = true;
       if (this.socket === socket) events.onData(chunk, 0, chunk.length);
     });
     socket.on("drain", () => {
@@ -56,7 +98,10 @@ export class NodeTransport implements Transport {
       events.onDrain();
     });
     socket.on("error", (err: Error) => {
-      if (this.socket === socket) this.error = err;
+      if (this.socket === socket && !this.error) {
+        const tlsOptions = this.tlsOptions;
+        this.error = socketError(err, host, port, !!tlsOptions, opened, answered, !!(tlsOptions && tlsOptions.cert));
+      }
     });
     socket.on("close", () => {
       if (this.socket !== socket) return;
