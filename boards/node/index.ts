@@ -30,12 +30,27 @@ export function nodeBoard(tlsOptions?: NodeTlsOptions | null): Board {
   return { clock: nodeClock, timers: nodeTimers, transport: new NodeTransport(tlsOptions) };
 }
 
+/** The URL with everything before its last '@' (user name and password) replaced by ****. */
+function redactUrl(url: string): string {
+  const at = url.lastIndexOf("@");
+  if (at < 0) return url;
+  const start = url.indexOf("//");
+  return (start >= 0 && start < at ? url.slice(0, start + 2) : "") + "****" + url.slice(at);
+}
+
 /**
  * Parses `mqtt://user:pass@host:port` (or `mqtts://`, `tcp://`, `ssl://`) into options.
  * Throws for other schemes.
  */
 export function parseBrokerUrl(url: string): NodeClientOptions {
-  const u = new URL(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    // Not the URL parser's own error: it carries the whole URL, password included, as `input`,
+    // which console.error(err) prints.
+    throw new Error("mcu-mqtt: invalid broker URL '" + redactUrl(url) + "'");
+  }
   const scheme = u.protocol.replace(/:$/, "");
   const secure = scheme === "mqtts" || scheme === "ssl" || scheme === "tls";
   if (!secure && scheme !== "mqtt" && scheme !== "tcp") throw new Error("mcu-mqtt: unsupported URL scheme '" + scheme + "'");
