@@ -1,9 +1,11 @@
 /**
  * The long fuzz run: `npm run fuzz [-- seed [count]]` (defaults: seed 1, 1,000,000 inputs).
- * Prints a summary and the first failures, each with the call that reproduces it, and exits
- * non-zero on any failure.
+ * Two phases with the same seed and count: the codec (decoder and receiver), then the whole
+ * session (session-fuzz.ts). Prints a summary and the first failures of each, each with the call
+ * that reproduces it, and exits non-zero on any failure.
  */
 import { runFuzz, summarize } from "./fuzz.ts";
+import { runSessionFuzz, summarizeSessionFuzz } from "./session-fuzz.ts";
 
 const seed = process.argv[2] !== undefined ? Number(process.argv[2]) : 1;
 const count = process.argv[3] !== undefined ? Number(process.argv[3]) : 1000000;
@@ -22,8 +24,22 @@ for (const f of report.firstFailures) {
   console.log(`  input ${f.input}`);
   console.log(`  ${f.detail}`);
 }
-if (report.failures > 0) {
-  console.log(`\n${report.failures} failures`);
+
+// Phase 2: the session, fed broker traffic after a CONNACK.
+const sessionStarted = Date.now();
+const sessionReport = runSessionFuzz(seed, count);
+const sessionSeconds = (Date.now() - sessionStarted) / 1000;
+console.log("\n" + summarizeSessionFuzz(sessionReport));
+console.log(`${sessionSeconds.toFixed(1)} s, ${Math.round(count / sessionSeconds)} inputs/s`);
+for (const f of sessionReport.firstFailures) {
+  console.log(`\nFAIL at session input ${f.iteration} (reproduce: runSessionFuzz(${seed}, ${f.iteration + 1})): ${f.what}`);
+  console.log(`  input ${f.input}`);
+  console.log(`  session ${f.config}`);
+}
+
+const failures = report.failures + sessionReport.failures;
+if (failures > 0) {
+  console.log(`\n${failures} failures (codec ${report.failures}, session ${sessionReport.failures})`);
   process.exit(1);
 }
 console.log("no failures");
