@@ -28,6 +28,26 @@ const COMMON = ` -c : disable clean session (the broker keeps the session; needs
  --insecure : do not check that the server certificate hostname matches the remote
               hostname.`;
 
+const PUB_ONLY = ` -f : send the contents of a file as the message (any bytes).
+ -l : read messages from stdin, sending a separate message for each line.
+      Empty lines are skipped.
+ -m : message payload to send.
+ -n : send a null (zero length) message.
+ -q : quality of service level to use for all messages. Defaults to 0.
+ -r : message should be retained.
+ -s : read message from stdin, sending the entire input as a message.
+ -t : mqtt topic to publish to.`;
+
+const SUB_ONLY = ` -C : disconnect and exit after receiving the 'msg_count' messages.
+ -E : exit once all subscriptions have been acknowledged by the broker.
+ -N : do not add an end of line character when printing the payload.
+ -q : quality of service level to use for the subscription. Defaults to 0.
+ -R : do not print stale messages (those with retain set).
+ -t : mqtt topic to subscribe to. May be repeated multiple times.
+ -T : topic string to filter out of results. May be repeated.
+ -v : print published messages verbosely (topic, a space, the payload).
+ -W : exit after this many seconds (1 to 3600), with code 27 and "Timed out".`;
+
 export const PUB_HELP = `mcu-mqtt pub publishes a message on a single topic and exits.
 It runs the mcu-mqtt client core on Node and takes mosquitto_pub's flags.
 
@@ -42,15 +62,7 @@ Usage: mcu-mqtt pub {[-h host] [-p port] [-u username] [-P password] -t topic | 
        mcu-mqtt pub --help
 
 ${COMMON}
- -f : send the contents of a file as the message (any bytes).
- -l : read messages from stdin, sending a separate message for each line.
-      Empty lines are skipped.
- -m : message payload to send.
- -n : send a null (zero length) message.
- -q : quality of service level to use for all messages. Defaults to 0.
- -r : message should be retained.
- -s : read message from stdin, sending the entire input as a message.
- -t : mqtt topic to publish to.
+${PUB_ONLY}
 `;
 
 export const SUB_HELP = `mcu-mqtt sub subscribes to a set of topics and prints all messages it receives.
@@ -68,15 +80,7 @@ Usage: mcu-mqtt sub {[-h host] [-p port] [-u username] [-P password] -t topic | 
        mcu-mqtt sub --help
 
 ${COMMON}
- -C : disconnect and exit after receiving the 'msg_count' messages.
- -E : exit once all subscriptions have been acknowledged by the broker.
- -N : do not add an end of line character when printing the payload.
- -q : quality of service level to use for the subscription. Defaults to 0.
- -R : do not print stale messages (those with retain set).
- -t : mqtt topic to subscribe to. May be repeated multiple times.
- -T : topic string to filter out of results. May be repeated.
- -v : print published messages verbosely (topic, a space, the payload).
- -W : exit after this many seconds (1 to 3600), with code 27 and "Timed out".
+${SUB_ONLY}
 `;
 
 export const MAIN_HELP = `mcu-mqtt: the mcu-mqtt MQTT 3.1/3.1.1 client on the command line.
@@ -89,11 +93,11 @@ Usage: mcu-mqtt pub [options]     publish, like mosquitto_pub
 Options of both commands:
 ${COMMON}
 
-pub only:
- -f file, -l, -m message, -n, -s (one of them), -t topic, -q qos, -r
+pub only (one of -f, -l, -m, -n, -s):
+${PUB_ONLY}
 
 sub only:
- -t topic (repeatable), -q qos, -v, -C msg_count, -W timeout_secs, -N, -R, -E, -T filter_out
+${SUB_ONLY}
 
 Exit codes: 0 done; 1 usage or connection error; 5 connection refused (pub);
 the CONNACK return code 1-5 (sub); 7 connection lost; 27 timed out (-W).
