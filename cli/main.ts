@@ -382,6 +382,10 @@ function runSub(c: SubConfig, io: CliIo): Promise<number> {
   if (c.timeoutSec > 0) {
     run.timer(c.timeoutSec * 1000, () => run.finish(EXIT_TIMEOUT, "Timed out", true));
   }
+  // A message over SUB_RX_BYTES is drained by the core, not delivered: say so.
+  client.on("drop", (err: MqttError) => {
+    if (!c.quiet) io.stderr.write("Warning: " + stripPrefix(err.message) + " (larger than " + SUB_RX_BYTES + " bytes)\n");
+  });
   let printed = 0;
   const newline = Buffer.from("\n");
   client.on("message", (topic: string, payload: Uint8Array, packet: DecodedPacket) => {

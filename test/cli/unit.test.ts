@@ -300,6 +300,34 @@ describe("main", () => {
     }
   });
 
+  it("every subscription refused (SUBACK 0x80): one line, exit 1", { timeout: 10000 }, async () => {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((s) => {
+      sockets.add(s);
+      s.on("error", () => {});
+      let connected = false;
+      s.on("data", (d: Buffer) => {
+        if (!connected) {
+          connected = true;
+          s.write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
+        } else if (d[0] === 0x82) {
+          // SUBSCRIBE with a one-byte remaining length: its packet id follows.
+          s.write(Buffer.from([0x90, 0x04, d[2], d[3], 0x80, 0x80]));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = String((server.address() as net.AddressInfo).port);
+      const r = await runMain(["sub", "-h", "127.0.0.1", "-p", port, "-t", "a", "-t", "b", "-d", "-i", "den"]);
+      assert.deepEqual([r.code, r.err], [1, "All subscription requests were denied.\n"]);
+      assert.match(r.out, /Client den received SUBACK\nSubscribed \(mid: 1\): 128, 128\n/);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it("a missing -f file or TLS file: one line, exit 1", async () => {
     const f = await runMain(["pub", "-t", "t", "-f", "/nonexistent/file"]);
     assert.deepEqual([f.code, f.err], [1, 'Error: Unable to open file "/nonexistent/file".\n']);
