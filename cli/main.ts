@@ -13,7 +13,7 @@ import { nodeBoard, type NodeTlsOptions } from "../boards/node/index.ts";
 import { Client, type ClientOptions, type Granted, type MqttError } from "../src/client.ts";
 import { publishSize } from "../src/packet/encode.ts";
 import type { DecodedPacket } from "../src/packet/types.ts";
-import { ERR_ENDED, ERR_OUTBOX_FULL, ERR_SUBSCRIBE_REFUSED } from "../src/status.ts";
+import { ERR_ENDED, ERR_OUTBOX_FULL, ERR_REFUSED, ERR_SUBSCRIBE_REFUSED } from "../src/status.ts";
 import { topicMatches } from "../src/topic.ts";
 import { effectivePort, parseArgs, type CommonConfig, type PubConfig, type SubConfig } from "./args.ts";
 import { MAIN_HELP, PUB_HELP, SUB_HELP } from "./help.ts";
@@ -190,8 +190,11 @@ function startClient(c: CommonConfig, io: CliIo, run: Run, command: "pub" | "sub
     everConnected = true;
   });
   client.on("error", (err: MqttError) => {
-    // After the first CONNACK a lost connection is retried, as mosquitto's clients do.
-    if (!everConnected) run.fail(describeFailure(err, command));
+    // After the first CONNACK a lost connection is retried, as mosquitto's clients do; but a
+    // refusal other than "server unavailable" leaves the client idle for good, so it ends the
+    // command then too.
+    const final = err && err.code === ERR_REFUSED && err.returnCode !== 3;
+    if (!everConnected || final) run.fail(describeFailure(err, command));
   });
   client.on("close", () => {
     // Closed before CONNACK without an error: the broker hung up on us.

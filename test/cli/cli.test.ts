@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { freePort, HOST, startMosquitto, writePasswordFile, type RunningMosquitto } from "../helpers/brokers.ts";
+import { freePort, HOST, startMosquitto, waitFor, writePasswordFile, type RunningMosquitto } from "../helpers/brokers.ts";
 import { killAll, runCli, runMosquittoPub, startCli, startMosquittoSub, subscribed, toolsMissing, unique } from "./support.ts";
 
 const missing = toolsMissing();
@@ -259,7 +259,7 @@ describe("mcu-mqtt CLI against mosquitto", { skip: missing || false, concurrency
   it("-L takes user, host, port and topic from a URL (# and + kept in the topic)", T, async () => {
     const topic = unique("cli/url");
     const sub = startCli(["sub", "-L", "mqtt://u:p@" + HOST + ":" + broker.port + "/" + topic + "/#", "-C", "1", "-v", "-i", unique("urlsub")]);
-    await waitForSubscribers(broker, 1, topic + "/#");
+    await waitForSubscription(broker, topic + "/#");
     const pub = await runCli(["pub", "-L", "mqtt://" + HOST + ":" + broker.port + "/" + topic + "/x", "-m", "via url"]);
     assert.equal(pub.code, 0, pub.stderr);
     const got = await sub.finish(8000);
@@ -267,9 +267,36 @@ describe("mcu-mqtt CLI against mosquitto", { skip: missing || false, concurrency
   });
 });
 
+describe("mcu-mqtt sub across a broker restart", { skip: missing || false }, () => {
+  let broker: RunningMosquitto;
+
+  before(async () => {
+    broker = await startMosquitto();
+  });
+
+  after(async () => {
+    killAll();
+    if (broker) await broker.close();
+  });
+
+  it("reconnects and subscribes again, as mosquitto_sub does", T, async () => {
+    const hp = ["-h", HOST, "-p", String(broker.port)];
+    const sub = startCli(["sub"].concat(hp, ["-t", "r/t", "-q", "1", "-C", "2", "-v", "-i", "restarter"]));
+    await subscribed(broker, "restarter");
+    assert.equal((await runMosquittoPub(hp.concat(["-t", "r/t", "-m", "before", "-q", "1"]))).code, 0);
+    await sub.waitForOutput("r/t before\n", 5000);
+    await broker.restart();
+    await waitFor(() => broker.log().split("Sending SUBACK to restarter\n").length >= 3, 8000, "a second SUBACK", () => broker.log().slice(-1500));
+    assert.equal((await runMosquittoPub(hp.concat(["-t", "r/t", "-m", "after", "-q", "1"]))).code, 0);
+    const got = await sub.finish(8000);
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.stdout.toString(), "r/t before\nr/t after\n");
+    assert.equal(got.stderr, "");
+  });
+});
+
 /** Waits until the broker log shows a subscription to `filter`. */
-async function waitForSubscribers(broker: RunningMosquitto, _count: number, filter: string): Promise<void> {
-  const { waitFor } = await import("../helpers/brokers.ts");
+async function waitForSubscription(broker: RunningMosquitto, filter: string): Promise<void> {
   await waitFor(() => broker.log().includes(" " + filter + "\n"), 8000, "a subscription to " + filter, () => broker.log().slice(-1000));
 }
 
