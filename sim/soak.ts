@@ -182,7 +182,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakSummary> {
   let timer: ReturnType<typeof setInterval> | undefined;
 
   try {
-    broker = await startMosquitto([], { persistence: true });
+    // Persistence in the broker's temp dir; saved every second as well as at the SIGTERM of a
+    // restart (the helper alone saves only on exit; a later line wins in mosquitto's config).
+    broker = await startMosquitto(["autosave_interval 1"], { persistence: true });
     pubProxy = await startFaultProxy({ targetPort: broker.port, seed: options.seed + 1 });
     subProxy = await startFaultProxy({ targetPort: broker.port, seed: options.seed + 2 });
     const tag = options.seed.toString(36);
