@@ -68,8 +68,9 @@ function rig(options?: ClientOptions, board?: FakeBoard): Rig {
   return r;
 }
 
-/** Packets written since the last call, in their one-line form. */
+/** Packets written since the last call, in their one-line form; checks the transport contract. */
 function sent(r: Rig): string[] {
+  assert.deepEqual(r.b.transport.misuse, [], "the client broke the transport contract");
   return r.b.transport.wire.take().map(brief);
 }
 
