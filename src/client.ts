@@ -546,38 +546,42 @@ export class Client implements SessionEvents, TransportEvents {
     this.session.linkDown();
     const state = this.state;
     if (state === ENDED || state === IDLE || state === WAITING) return;
-    if (reason && state !== DROPPING && state !== STOPPING) {
-      this.emit("error", lostError(reason));
-    }
-    this.emit("close");
-    if (wasConnected) this.emit("offline");
-    if (state === STOPPING || state === ENDING) {
-      this.finishEnd();
-      return;
-    }
-    if (wasConnected && this.board.clock.now() - upSinceMs >= this.stableMs) {
+    const ending = state === STOPPING || state === ENDING;
+    // Nothing is open any more. Until the listeners below have run, the client is idle (or
+    // stopping), so an end() or reconnect() they call sees the link as closed and takes effect.
+    this.state = ending ? STOPPING : IDLE;
+    let takenOver = false;
+    if (!ending && wasConnected && this.board.clock.now() - upSinceMs >= this.stableMs) {
       this.attempts = 0;
       this.takeovers = 0;
-    } else if (wasConnected && state === CONNECTED) {
+    } else if (!ending && wasConnected && state === CONNECTED) {
       // The broker closed an accepted connection early. The growing backoff alone does not end a
       // takeover fight between two clients with the same id: each reconnect still evicts the
       // other, for ever, at the pace of maxMs.
       this.takeovers++;
-      if (this.maxTakeovers > 0 && this.takeovers >= this.maxTakeovers) {
-        this.takeovers = 0;
-        this.stayIdle = true;
-        this.retryOrIdle();
-        this.emit(
-          "error",
-          mqttError(
-            ERR_CONNECTION_LOST,
-            "the broker closed the connection " + this.maxTakeovers + " times in a row soon after accepting it " +
-              "(another client with the same id?): not reconnecting",
-          ),
-        );
-        return;
-      }
+      takenOver = this.maxTakeovers > 0 && this.takeovers >= this.maxTakeovers;
+      if (takenOver) this.takeovers = 0;
     }
+    if (reason && state !== DROPPING && state !== STOPPING) this.emit("error", lostError(reason));
+    if (takenOver) {
+      this.emit(
+        "error",
+        mqttError(
+          ERR_CONNECTION_LOST,
+          "the broker closed the connection " + this.maxTakeovers + " times in a row soon after accepting it " +
+            "(another client with the same id?): not reconnecting",
+        ),
+      );
+    }
+    this.emit("close");
+    if (wasConnected) this.emit("offline");
+    if (ending) {
+      this.finishEnd();
+      return;
+    }
+    // A listener ended the client or started a new attempt: that decides.
+    if (this.state !== IDLE) return;
+    if (takenOver) this.stayIdle = true;
     this.retryOrIdle();
   }
 

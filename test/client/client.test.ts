@@ -454,7 +454,8 @@ describe("CONNECTED, closed early again and again (takeover)", () => {
         takeLog(r);
       }
     }
-    assert.deepEqual(takeLog(r), ["connect sp=false", "close", "offline", "error " + ERR_CONNECTION_LOST]);
+    // As everywhere, the error that explains a close comes before the close.
+    assert.deepEqual(takeLog(r), ["connect sp=false", "error " + ERR_CONNECTION_LOST, "close", "offline"]);
     assert.match(r.errors[r.errors.length - 1].message, /same id/);
     assert.equal(r.c.state, IDLE);
     assert.deepEqual(sent(r), ["CONNECT", "CONNECT", "CONNECT"]);
@@ -1168,5 +1169,43 @@ describe("a broker that answers inside write()", () => {
     r.b.transport.deliver(connack(0, false));
     assert.deepEqual(sent(r), ["PUBLISH q1 id1 a 'x'", "CONNECT", "PUBLISH q1 id1 a 'x'"]);
     assert.deepEqual(r.b.transport.misuse, []);
+  });
+});
+
+describe("listeners that act while a close is reported", () => {
+  test("end() from an error listener during a failed open ends the client", () => {
+    const r = opening({ reconnect: { minMs: 1000, maxMs: 8000 } });
+    let endedCalls = 0;
+    r.c.on("error", () => r.c.end(() => endedCalls++));
+    r.b.transport.fail(new Error("connection refused"));
+    assert.equal(r.c.state, ENDED);
+    assert.equal(endedCalls, 1);
+    r.b.clock.advance(60000);
+    assert.deepEqual(sent(r), [], "no new attempt after end()");
+  });
+
+  test("end() from a close listener after an accepted connection ends the client", () => {
+    const r = opening({ reconnect: { minMs: 1000, maxMs: 8000 } });
+    r.b.transport.accept();
+    r.b.transport.deliver(connack());
+    let ended = false;
+    r.c.on("close", () => r.c.end(() => (ended = true)));
+    r.b.transport.fail();
+    assert.equal(r.c.state, ENDED);
+    assert.ok(ended);
+  });
+
+  test("reconnect() from an offline listener opens at once, without a second attempt", () => {
+    const r = opening({ reconnect: { minMs: 1000, maxMs: 8000 } });
+    r.b.transport.accept();
+    r.b.transport.deliver(connack());
+    r.c.on("offline", () => r.c.reconnect());
+    r.b.transport.fail();
+    assert.equal(r.c.state, OPENING);
+    // Past the first backoff delay (at most minMs) but within the connect timeout (5 s here): no
+    // second attempt started.
+    r.b.clock.advance(4000);
+    assert.equal(r.c.state, OPENING);
+    assert.deepEqual(takeLog(r).filter((e) => e === "reconnect"), []);
   });
 });
