@@ -137,6 +137,8 @@ export class Session implements PacketSink {
   /** The subscriptions the broker granted, to subscribe again when it has lost the session. */
   private subTopics: string[] = [];
   private subQos: number[] = [];
+  /** Index of the first subscription still waiting for a free request slot to be restored, or -1. */
+  private resubscribeNext = -1;
 
   constructor(config: SessionConfig, clock: Clock, events: SessionEvents) {
     this.config = config;
@@ -199,6 +201,7 @@ export class Session implements PacketSink {
   /** The transport closed or failed. In-flight messages stay for the next connection. */
   linkDown(): void {
     this.state = LINK_DOWN;
+    this.resubscribeNext = -1;
     this.receiver.reset();
     this.pingSentMs = -1;
     this.writable = true;
@@ -454,7 +457,7 @@ export class Session implements PacketSink {
       }
     }
     if (this.state !== CONNECTED) return;
-    if (!resume && this.subTopics.length > 0) this.resubscribe();
+    if (!resume && this.subTopics.length > 0) this.resubscribe(0);
     this.sendRequests();
     this.events.onConnected(sessionPresent);
     this.pump();
@@ -611,14 +614,37 @@ export class Session implements PacketSink {
     }
   }
 
-  /** Subscribes again to every granted subscription, one request per subscription. */
-  private resubscribe(): void {
-    for (let k = 0; k < this.subTopics.length; k++) {
+  /**
+   * Subscribes again to the granted subscriptions from index `start` on, as many filters to a
+   * SUBSCRIBE as the transmit buffer holds. When the request table is full, the rest follow as
+   * SUBACKs free it (`resubscribeNext`).
+   */
+  private resubscribe(start: number): void {
+    this.resubscribeNext = -1;
+    let first = start;
+    let topics: string[] = [];
+    let qos: number[] = [];
+    for (let k = start; k < this.subTopics.length; k++) {
       const topic = this.subTopics[k];
+      // A subscribe the application made is pending and goes out again anyway.
       if (this.hasPendingSubscribe(topic)) continue;
-      // Without a free request slot the resubscription waits for the next connection; the
-      // tables are sized so this does not happen in normal use.
-      this.request(SUBSCRIBE, [topic], [this.subQos[k]], null);
+      if (topics.length === 0) first = k;
+      topics.push(topic);
+      qos.push(this.subQos[k]);
+      if (topics.length > 1 && this.requestSize(SUBSCRIBE, topics, qos) === ERR_TX_TOO_LARGE) {
+        topics.pop();
+        qos.pop();
+        if (this.request(SUBSCRIBE, topics, qos, null) === ERR_REQUESTS_FULL) {
+          this.resubscribeNext = first;
+          return;
+        }
+        topics = [topic];
+        qos = [this.subQos[k]];
+        first = k;
+      }
+    }
+    if (topics.length > 0 && this.request(SUBSCRIBE, topics, qos, null) === ERR_REQUESTS_FULL) {
+      this.resubscribeNext = first;
     }
   }
 
@@ -656,6 +682,7 @@ export class Session implements PacketSink {
     }
     const token = this.reqToken[i];
     this.freeRequest(i);
+    if (this.resubscribeNext >= 0) this.resubscribe(this.resubscribeNext);
     if (token !== null) this.events.onDone(token, 0, granted);
   }
 
@@ -666,6 +693,7 @@ export class Session implements PacketSink {
     for (let k = 0; k < topics.length; k++) this.forget(topics[k]);
     const token = this.reqToken[i];
     this.freeRequest(i);
+    if (this.resubscribeNext >= 0) this.resubscribe(this.resubscribeNext);
     if (token !== null) this.events.onDone(token, 0, null);
   }
 
@@ -685,6 +713,7 @@ export class Session implements PacketSink {
       if (this.subTopics[k] === topic) {
         this.subTopics.splice(k, 1);
         this.subQos.splice(k, 1);
+        if (this.resubscribeNext > k) this.resubscribeNext--;
         return;
       }
     }

@@ -675,6 +675,48 @@ describe("link loss and resume", () => {
     assert.deepEqual(sent(h), ["UNSUBSCRIBE 3 a/#", "CONNECT"]);
   });
 
+  test("resubscription packs filters into as few SUBSCRIBEs as the transmit buffer holds", () => {
+    // txBytes 64: a SUBSCRIBE has 2 header bytes + 2 id bytes, each filter 2 + 10 + 1 bytes.
+    const h = connected({ clean: true, txBytes: 64, requestSlots: 4 });
+    const filters = ["filter/000", "filter/001", "filter/002", "filter/003", "filter/004", "filter/005"];
+    for (let i = 0; i < filters.length; i++) {
+      h.session.subscribe([filters[i]], [1], "s" + i);
+      h.deliver(suback(i + 1, [1]));
+    }
+    sent(h);
+    h.session.linkDown();
+    h.session.linkUp();
+    h.deliver(connack(0, false));
+    // 4 filters make 2 + 2 + 4 * 13 = 56 bytes; a fifth would make 69 > 64.
+    assert.deepEqual(sent(h), [
+      "CONNECT",
+      "SUBSCRIBE 7 filter/000:1,filter/001:1,filter/002:1,filter/003:1",
+      "SUBSCRIBE 8 filter/004:1,filter/005:1",
+    ]);
+  });
+
+  test("subscriptions beyond the free request slots are restored as SUBACKs free them", () => {
+    // requestSlots 1, and room for one filter per SUBSCRIBE (2 + 2 + 15 bytes; two make 34 > 30):
+    // one at a time, none forgotten.
+    const h = connected({ clean: true, txBytes: 30, requestSlots: 1 });
+    for (let i = 0; i < 3; i++) {
+      h.session.subscribe(["filter/0000" + i], [0], "s" + i);
+      h.deliver(suback(i + 1, [0]));
+    }
+    sent(h);
+    h.session.linkDown();
+    h.session.linkUp();
+    h.deliver(connack(0, false));
+    assert.deepEqual(sent(h), ["CONNECT", "SUBSCRIBE 4 filter/00000:0"]);
+    h.deliver(suback(4, [0]));
+    assert.deepEqual(sent(h), ["SUBSCRIBE 5 filter/00001:0"]);
+    h.deliver(suback(5, [0]));
+    assert.deepEqual(sent(h), ["SUBSCRIBE 6 filter/00002:0"]);
+    h.deliver(suback(6, [0]));
+    assert.deepEqual(sent(h), []);
+    assert.equal(h.session.pendingRequests(), 0);
+  });
+
   test("QoS 1/2 published while the link is down wait for CONNACK", () => {
     const h = new SessionHarness();
     assert.equal(h.session.publish("a", "1", 1, false, "t1"), 0);
