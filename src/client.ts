@@ -51,7 +51,11 @@ export interface ClientOptions {
   outboxSlots?: number;
   /** Most QoS 1/2 publishes awaiting acknowledgement (default 16). */
   maxInflight?: number;
-  /** Most incoming QoS 2 messages between PUBREC and PUBREL (default 32). */
+  /**
+   * Most incoming QoS 2 messages between PUBREC and PUBREL (default 64; 2 bytes each). Size it at
+   * least to the broker's limit of messages in flight to one client (mosquitto's
+   * max_inflight_messages, 20 by default): when it overflows the link is closed with an error.
+   */
   incomingQos2Slots?: number;
   /** Most SUBSCRIBE/UNSUBSCRIBE awaiting acknowledgement (default 8). */
   requestSlots?: number;
@@ -280,7 +284,7 @@ export class Client implements SessionEvents, TransportEvents {
       outboxBytes: positive(options.outboxBytes, 8192, "outboxBytes"),
       outboxSlots: positive(options.outboxSlots, 32, "outboxSlots"),
       maxInflight: positive(options.maxInflight, 16, "maxInflight"),
-      incomingQos2Slots: positive(options.incomingQos2Slots, 32, "incomingQos2Slots"),
+      incomingQos2Slots: positive(options.incomingQos2Slots, 64, "incomingQos2Slots"),
       requestSlots: positive(options.requestSlots, 8, "requestSlots"),
     };
     this.clientId = clientId;

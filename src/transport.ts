@@ -34,6 +34,9 @@ export interface TransportEvents {
  *   buffer at once. It returns false when the caller should hold further bulk writes until
  *   `onDrain`; the bytes given were still taken.
  * - `close` closes the connection; `onClose` follows.
+ * - No event is delivered from inside `write` or `close`: events come from the runtime's own
+ *   event loop. (The session hands the application views into shared buffers; bytes pushed in
+ *   while a message handler runs would overwrite them.)
  */
 export interface Transport {
   open(host: string, port: number, events: TransportEvents): void;

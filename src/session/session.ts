@@ -118,6 +118,8 @@ export class Session implements PacketSink {
   private inflight = 0;
   private writable = true;
   private lastSendMs = 0;
+  /** When the last packet arrived from the broker. */
+  private lastReceiveMs = 0;
   private pingSentMs = -1;
   private connectStartMs = 0;
   private nextId = 1;
@@ -194,6 +196,7 @@ export class Session implements PacketSink {
     this.incomingCountIfClean();
     this.state = AWAIT_CONNACK;
     this.connectStartMs = this.clock.now();
+    this.lastReceiveMs = this.connectStartMs;
     const end = encodePacket(this.tx, 0, this.connectPacket);
     if (end > 0) this.send(this.tx, 0, end);
   }
@@ -255,8 +258,11 @@ export class Session implements PacketSink {
       return deadline;
     }
     // [MQTT-3.1.2-23] a packet must go out within each keepalive period; a client that only
-    // listens sends PINGREQ.
-    if (now - this.lastSendMs >= keepaliveMs) {
+    // listens sends PINGREQ. A client that only publishes QoS 0 hears nothing back, so a ping also
+    // goes out after a keepalive period without receiving: otherwise a half-open link would stay
+    // unnoticed for as long as TCP keeps retransmitting.
+    const quietSinceMs = this.lastSendMs < this.lastReceiveMs ? this.lastSendMs : this.lastReceiveMs;
+    if (now - quietSinceMs >= keepaliveMs) {
       // Start the PINGRESP deadline before writing: a transport may deliver the answer inside
       // write(), and setting it afterwards would turn that answer into a ping timeout.
       this.pingSentMs = now;
@@ -265,7 +271,7 @@ export class Session implements PacketSink {
       if (this.state !== CONNECTED) return -1;
       return this.pingSentMs < 0 ? this.lastSendMs + keepaliveMs : now + this.config.pingTimeoutMs;
     }
-    return this.lastSendMs + keepaliveMs;
+    return quietSinceMs + keepaliveMs;
   }
 
   // -------------------------------------------------------------------------------------------
@@ -351,6 +357,7 @@ export class Session implements PacketSink {
 
   onPacket(buf: Uint8Array, p: DecodedPacket): void {
     const type = p.type;
+    this.lastReceiveMs = this.clock.now();
     if (this.state === AWAIT_CONNACK) {
       // [MQTT-3.2.0-1] the first packet from the server is CONNACK.
       if (type !== CONNACK) this.fail(ERR_UNEXPECTED_PACKET);

@@ -268,16 +268,17 @@ describe("keepalive", () => {
     assert.equal(h.takeEvents().filter((e) => e.kind === "failed").length, 0);
   });
 
-  test("any other packet sent defers the next ping", () => {
+  test("traffic both ways defers the next ping", () => {
     const h = connected({ keepalive: 10 });
     const t0 = h.clock.now();
     h.clock.advanceTo(t0 + 6000);
     h.session.publish("a", "x", 0, false, null);
+    h.deliver(publish("in", "z", 0));
     assert.equal(h.session.tick(), t0 + 16000);
     h.clock.advanceTo(t0 + 10000);
     h.session.tick();
     assert.deepEqual(sent(h), ["PUBLISH q0 a 'x'"]);
-    // An acknowledgement counts too.
+    // A QoS 1 message in and its acknowledgement out count too.
     h.clock.advanceTo(t0 + 15000);
     h.deliver(publish("in", "y", 1, 9));
     assert.deepEqual(sent(h), ["PUBACK 9"]);
@@ -287,6 +288,24 @@ describe("keepalive", () => {
     h.clock.advanceTo(t0 + 25000);
     h.session.tick();
     assert.deepEqual(sent(h), ["PINGREQ"]);
+  });
+
+  test("a client that only sends still pings when nothing comes back (half-open link)", () => {
+    const h = connected({ keepalive: 10, pingTimeoutMs: 3000 });
+    const t0 = h.clock.now();
+    for (let t = 3000; t <= 9000; t += 3000) {
+      h.clock.advanceTo(t0 + t);
+      h.session.publish("a", "x", 0, false, null);
+    }
+    assert.equal(h.session.tick(), t0 + 10000, "due a keepalive period after the last packet received");
+    h.clock.advanceTo(t0 + 10000);
+    h.session.tick();
+    assert.deepEqual(sent(h), ["PUBLISH q0 a 'x'", "PUBLISH q0 a 'x'", "PUBLISH q0 a 'x'", "PINGREQ"]);
+    // The broker is gone: its silence ends the link after the ping timeout.
+    h.clock.advanceTo(t0 + 13000);
+    h.session.tick();
+    const events = h.takeEvents().filter((e) => e.kind !== "done");
+    assert.deepEqual(events, [{ kind: "failed", status: ERR_PING_TIMEOUT }]);
   });
 
   test("keepalive 0 turns off both the ping and its deadline", () => {
