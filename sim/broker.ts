@@ -1,0 +1,130 @@
+/**
+ * An in-process aedes broker on 127.0.0.1 for the simulator and its tests: it records every
+ * message it receives (wills included), and can be restarted on the same port (a broker restart
+ * fault: every connection drops, new ones are refused until it is back).
+ */
+import { Aedes } from "aedes";
+import * as net from "node:net";
+
+export interface BrokerMessage {
+  topic: string;
+  payload: Buffer;
+  qos: number;
+  retain: boolean;
+  /** The publishing client's id; null for messages the broker made (wills). */
+  clientId: string | null;
+}
+
+export class TestBroker {
+  port = 0;
+  aedes!: Aedes;
+  /** Every message the broker received, across restarts, in order. */
+  readonly messages: BrokerMessage[] = [];
+  /** Client ids of the connections the broker accepted (CONNACK sent), across restarts. */
+  readonly connects: string[] = [];
+  private server: net.Server | null = null;
+  private sockets = new Set<net.Socket>();
+  private waiters: { check: () => boolean; resolve: () => void }[] = [];
+
+  static async start(): Promise<TestBroker> {
+    const broker = new TestBroker();
+    await broker.up(0);
+    return broker;
+  }
+
+  private async up(port: number): Promise<void> {
+    const aedes = await Aedes.createBroker();
+    this.aedes = aedes;
+    aedes.on("publish", (packet, client) => {
+      if (packet.topic.startsWith("$SYS/")) return;
+      this.messages.push({
+        topic: packet.topic,
+        payload: Buffer.from(packet.payload as Buffer),
+        qos: packet.qos,
+        retain: packet.retain,
+        clientId: client ? client.id : null,
+      });
+      this.wake();
+    });
+    aedes.on("client", (client) => {
+      this.connects.push(client.id);
+      this.wake();
+    });
+    const server = net.createServer((socket) => {
+      this.sockets.add(socket);
+      socket.on("close", () => this.sockets.delete(socket));
+      aedes.handle(socket);
+    });
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, "127.0.0.1", () => resolve());
+    });
+    this.port = (server.address() as net.AddressInfo).port;
+  }
+
+  private async down(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+
+  /** Stops the broker (connections drop; new ones are refused), then starts it again after `downMs`. */
+  async restart(downMs: number): Promise<void> {
+    await this.down();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.up(this.port);
+  }
+
+  async stop(): Promise<void> {
+    await this.down();
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+
+  /** Publishes from the broker itself (to the device's subscriptions). */
+  publish(topic: string, payload: string | Buffer, qos: 0 | 1 | 2, retain = false): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.aedes.publish(
+        { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup: false } as any,
+        (err?: Error) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  /** Messages on `topic`. */
+  on(topic: string): BrokerMessage[] {
+    return this.messages.filter((m) => m.topic === topic);
+  }
+
+  /** Resolves once `check()` holds; rejects after `timeoutMs` with `what` in the message. */
+  waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    if (check()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error("timed out after " + timeoutMs + " ms waiting for " + what));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const w of this.waiters.slice()) {
+      if (w.check()) {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  }
+}
