@@ -11,7 +11,7 @@ export interface BrokerMessage {
   payload: Buffer;
   qos: number;
   retain: boolean;
-  /** The publishing client's id; null for messages the broker made (wills). */
+  /** The publishing client's id (for a will: the client that vanished); null for the broker's own. */
   clientId: string | null;
 }
 
