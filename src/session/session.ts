@@ -443,11 +443,16 @@ export class Session implements PacketSink {
       const st = box.state[s];
       const off = box.offset[s];
       if (st === AWAIT_PUBACK || st === AWAIT_PUBREC) {
-        if (resume) {
+        if (resume && this.writable) {
           box.pool[off] |= 0x08;
           this.send(box.pool, off, box.length[s]);
         } else {
-          box.pool[off] &= ~0x08;
+          // Afresh for a new session. For a resumed one, once the transport has room again:
+          // pump() resends it in order with DUP kept. Resending every unacknowledged message at
+          // once, past a write that returned false, overruns the small fixed send queues of the
+          // boards (Kaluma's paced queue, Espruino's heap).
+          if (resume) box.pool[off] |= 0x08;
+          else box.pool[off] &= ~0x08;
           box.state[s] = QUEUED;
           this.inflight--;
         }
