@@ -22,6 +22,8 @@ export class TestBroker {
   readonly messages: BrokerMessage[] = [];
   /** Client ids of the connections the broker accepted (CONNACK sent), across restarts. */
   readonly connects: string[] = [];
+  /** "clientId topic" of the subscriptions this broker instance holds (forgotten on restart). */
+  readonly subscriptions = new Set<string>();
   private server: net.Server | null = null;
   private sockets = new Set<net.Socket>();
   private waiters: { check: () => boolean; resolve: () => void }[] = [];
@@ -50,6 +52,10 @@ export class TestBroker {
       this.connects.push(client.id);
       this.wake();
     });
+    aedes.on("subscribe", (subs, client) => {
+      for (const sub of subs) this.subscriptions.add(client.id + " " + sub.topic);
+      this.wake();
+    });
     const server = net.createServer((socket) => {
       this.sockets.add(socket);
       socket.on("close", () => this.sockets.delete(socket));
@@ -66,10 +72,13 @@ export class TestBroker {
   private async down(): Promise<void> {
     const server = this.server;
     this.server = null;
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    // server.close() waits for every connection to end: end them first.
+    const closed = server ? new Promise<void>((resolve) => server.close(() => resolve())) : Promise.resolve();
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    await closed;
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    this.subscriptions.clear();
   }
 
   /** Stops the broker (connections drop; new ones are refused), then starts it again after `downMs`. */
@@ -83,6 +92,16 @@ export class TestBroker {
     await this.down();
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
+  }
+
+  /** Whether this broker instance holds `clientId`'s subscription to `topic`. */
+  subscribed(clientId: string, topic: string): boolean {
+    return this.subscriptions.has(clientId + " " + topic);
+  }
+
+  /** Whether the broker runs (between a restart's stop and start it is not). */
+  get running(): boolean {
+    return this.server !== null;
   }
 
   /** Publishes from the broker itself (to the device's subscriptions). */

@@ -4,7 +4,7 @@
  * the loading of `mcu-mqtt` itself: the bundle from dist/<runtime>/mcu-mqtt.js when it exists
  * (`npm run build:bundles`), else boards/<runtime>/index.ts compiled on the fly with esbuild.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -72,13 +72,37 @@ function compileSource(runtime: RuntimeName): string {
   return code;
 }
 
-/** The source text of mcu-mqtt for `runtime`, and where it came from. */
+/** The newest modification time of the .ts files under `dir`. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    const st = statSync(path);
+    if (st.isDirectory()) newest = Math.max(newest, newestSource(path));
+    else if (name.endsWith(".ts")) newest = Math.max(newest, st.mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The source text of mcu-mqtt for `runtime`, and where it came from. `auto` takes the bundle
+ * unless a source file is newer (a stale bundle would test old code); MCU_MQTT_SIM_MODULE
+ * (auto, bundle, source) overrides the choice.
+ */
 export function mcuMqttSource(runtime: RuntimeName, source: ModuleSource): { code: string; from: string } {
+  const env = process.env.MCU_MQTT_SIM_MODULE;
+  const choice: ModuleSource = env === "bundle" || env === "source" || env === "auto" ? env : source;
   const bundle = join(ROOT, "dist", runtime, "mcu-mqtt.js");
-  if (source === "bundle" || (source === "auto" && existsSync(bundle))) {
+  let stale = false;
+  if (choice === "auto" && existsSync(bundle)) {
+    const built = statSync(bundle).mtimeMs;
+    stale = newestSource(join(ROOT, "src")) > built || newestSource(join(ROOT, "boards", runtime)) > built;
+  }
+  if (choice === "bundle" || (choice === "auto" && existsSync(bundle) && !stale)) {
     return { code: readFileSync(bundle, "utf8"), from: bundle };
   }
-  return { code: compileSource(runtime), from: join(ROOT, "boards", runtime, "index.ts") + " (esbuild)" };
+  const why = stale ? " (esbuild; the bundle is older than the sources)" : " (esbuild)";
+  return { code: compileSource(runtime), from: join(ROOT, "boards", runtime, "index.ts") + why };
 }
 
 /** A simulated device: a vm context with a runtime's globals over a `SimNetwork`. */

@@ -26,7 +26,12 @@ export interface KalumaClientOptions extends ClientOptions {
 
 /** Creates a client on the Pico W and starts connecting. */
 export function connect(options: KalumaClientOptions): Client {
-  const client = new Client(options, kalumaBoard(options.transport));
+  // The send queue must take the largest packet on top of what makes `write` say "hold on".
+  const t: KalumaTransportOptions = Object.assign({}, options.transport);
+  const high = t.highWaterBytes !== undefined && t.highWaterBytes > 0 ? t.highWaterBytes : 2048;
+  const least = high + (options.txBytes !== undefined ? options.txBytes : 4096) + 512;
+  if (t.queueBytes === undefined || t.queueBytes < least) t.queueBytes = least > 8192 ? least : 8192;
+  const client = new Client(options, kalumaBoard(t));
   if (options.wifi) keepWifi(client, options.wifi);
   return client;
 }
