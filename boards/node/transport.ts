@@ -21,6 +21,8 @@ export interface NodeTlsOptions {
 }
 
 const STAGING_BYTES = 64 * 1024;
+/** Packets up to this size are copied into the staging buffer byte by byte, allocating nothing. */
+const COPY_LOOP_BYTES = 256;
 
 /** OpenSSL's verdicts on a server certificate that was not accepted. */
 const CERT_REJECTED = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ALTNAME/;
@@ -120,8 +122,16 @@ export class NodeTransport implements Transport {
       this.full = !socket.write(Buffer.from(bytes.subarray(off, off + len))) || this.full;
       return !this.full;
     }
-    this.staging.set(bytes.subarray(off, off + len), this.staged);
-    this.staged += len;
+    const staging = this.staging;
+    let at = this.staged;
+    if (len <= COPY_LOOP_BYTES) {
+      // A byte loop: `subarray` for `set` would allocate a 96-byte view per packet.
+      for (let i = off, end = off + len; i < end; i++) staging[at++] = bytes[i];
+    } else {
+      staging.set(bytes.subarray(off, off + len), at);
+      at += len;
+    }
+    this.staged = at;
     if (!this.flushQueued) {
       this.flushQueued = true;
       setImmediate(this.flushNow);
