@@ -124,6 +124,9 @@ export class Session implements PacketSink {
   private connectStartMs = 0;
   private nextId = 1;
 
+  /** The topic string of the last message received (see `topicOf`). */
+  private lastTopic = "";
+
   /** Incoming QoS 2 packet ids between PUBREC and PUBREL: delivered once, never again. */
   private incomingIds: Uint16Array;
   private incomingCount = 0;
@@ -490,12 +493,34 @@ export class Session implements PacketSink {
       }
       this.incomingIds[this.incomingCount++] = id;
     }
-    const topic = decodeUtf8(buf, p.topicOff, p.topicLen);
+    const topic = this.topicOf(buf, p.topicOff, p.topicLen);
     this.events.onMessage(topic, buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
     // The handler may have ended the connection; only a live link gets the acknowledgement.
     if (this.state !== CONNECTED) return;
     if (qos === 1) this.sendAck(PUBACK, id);
     else if (qos === 2) this.sendAck(PUBREC, id);
+  }
+
+  /**
+   * The topic of an incoming PUBLISH as a string. A message on the same topic as the previous one
+   * gets the same string back instead of a new one: decoding builds a string per character, and a
+   * subscriber mostly hears a few topics over and over. Only an all-ASCII topic is reused, as
+   * only then do equal bytes mean equal characters.
+   */
+  private topicOf(buf: Uint8Array, off: number, len: number): string {
+    const last = this.lastTopic;
+    if (last.length === len) {
+      let i = 0;
+      while (i < len) {
+        const b = buf[off + i];
+        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
+        i++;
+      }
+      if (i === len) return last;
+    }
+    const topic = decodeUtf8(buf, off, len);
+    this.lastTopic = topic;
+    return topic;
   }
 
   private onPubrel(id: number): void {
