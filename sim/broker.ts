@@ -22,7 +22,7 @@ export class TestBroker {
   readonly messages: BrokerMessage[] = [];
   /** Client ids of the connections the broker accepted (CONNACK sent), across restarts. */
   readonly connects: string[] = [];
-  /** "clientId topic" of the subscriptions this broker instance holds (forgotten on restart). */
+  /** "clientId topic" of the subscriptions the broker holds (forgotten on a restart without sessions). */
   readonly subscriptions = new Set<string>();
   private server: net.Server | null = null;
   private sockets = new Set<net.Socket>();
@@ -34,8 +34,8 @@ export class TestBroker {
     return broker;
   }
 
-  private async up(port: number): Promise<void> {
-    const aedes = await Aedes.createBroker();
+  private async up(port: number, persistence?: unknown): Promise<void> {
+    const aedes = await Aedes.createBroker(persistence ? ({ persistence } as any) : undefined);
     this.aedes = aedes;
     aedes.on("publish", (packet, client) => {
       if (packet.topic.startsWith("$SYS/")) return;
@@ -69,7 +69,7 @@ export class TestBroker {
     this.port = (server.address() as net.AddressInfo).port;
   }
 
-  private async down(): Promise<void> {
+  private async down(keepSessions = false): Promise<void> {
     const server = this.server;
     this.server = null;
     // server.close() waits for every connection to end: end them first.
@@ -78,14 +78,19 @@ export class TestBroker {
     this.sockets.clear();
     await closed;
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
-    this.subscriptions.clear();
+    if (!keepSessions) this.subscriptions.clear();
   }
 
-  /** Stops the broker (connections drop; new ones are refused), then starts it again after `downMs`. */
-  async restart(downMs: number): Promise<void> {
-    await this.down();
+  /**
+   * Stops the broker (connections drop; new ones are refused), then starts it again after
+   * `downMs`. With `keepSessions` the new broker has the old one's store (sessions, subscriptions,
+   * messages in flight), as a broker with persistence would; without, it starts empty.
+   */
+  async restart(downMs: number, keepSessions = false): Promise<void> {
+    const store = keepSessions ? (this.aedes as any).persistence : undefined;
+    await this.down(keepSessions);
     await new Promise((r) => setTimeout(r, downMs));
-    await this.up(this.port);
+    await this.up(this.port, store);
   }
 
   async stop(): Promise<void> {

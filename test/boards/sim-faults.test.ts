@@ -30,6 +30,8 @@ interface Fault {
   /** What to check about reconnections: the number of CONNECTs the broker accepted. */
   connects?: (n: number) => boolean;
   only?: Runtime;
+  /** The broker's messages to the device start after the strike (a broker that forgets). */
+  inboundAfterStrike?: boolean;
 }
 
 function dropMidPacket(mode: CutMode): Fault["strike"] {
@@ -80,9 +82,18 @@ const faults: Fault[] = [
     only: "espruino",
   },
   {
-    name: "broker restart",
+    name: "broker restart, sessions kept",
     at: 10,
-    strike: (_device, broker) => broker.restart(500),
+    strike: (_device, broker) => broker.restart(500, true),
+    connects: (n) => n >= 2,
+  },
+  {
+    // The broker forgets the session and whatever it had in flight to the device: only the
+    // messages it is given after the device has subscribed again can be owed to it.
+    name: "broker restart, sessions lost",
+    at: 10,
+    strike: (_device, broker) => broker.restart(500, false),
+    inboundAfterStrike: true,
     connects: (n) => n >= 2,
   },
 ];
@@ -137,7 +148,9 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     // The broker's messages to the device, published only while its session is held (a broker
     // restart forgets it: the device subscribes again on reconnecting).
     let sentIn = 0;
+    let struck = false;
     const inbound = (async () => {
+      while (fault.inboundAfterStrike && !struck) await sleep(20);
       while (sentIn < IN) {
         if (broker.running && broker.subscribed(clientId, inTopic)) {
           sentIn++;
@@ -148,7 +161,10 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     })();
 
     for (let seq = 1; seq <= OUT; seq++) {
-      if (fault.strike && seq === (fault.at || 1)) await fault.strike(device, broker);
+      if (fault.strike && seq === (fault.at || 1)) {
+        await fault.strike(device, broker);
+        struck = true;
+      }
       const n = seq;
       client.publish(outTopic, payload(n), { qos: 1 }, (err: Error | null) => {
         if (err) errors.push("publish " + n + ": " + err.message);
