@@ -51,7 +51,9 @@ export interface KalumaTransportOptions {
   /**
    * At most this many bytes are handed to the socket within `ackWindowMs` (default 8,192).
    * Kaluma gives no acknowledgement signal, so "unacknowledged" is estimated as "sent within the
-   * last window"; lwIP fails writes beyond ~11.6 KB unacknowledged.
+   * last window"; lwIP fails writes beyond ~11.6 KB unacknowledged. A failed write halves the
+   * window (a link slower than the pacing); every 64 KB sent without failure widens it by one
+   * slice again, up to this.
    */
   windowBytes?: number;
   /** The window of `windowBytes`, a round-trip estimate (default 250 ms). */
@@ -95,6 +97,10 @@ export class KalumaTransport implements Transport {
   /** When each of the last `sentAt.length` slices went out, to keep within the window. */
   private sentAt: number[];
   private sentNext = 0;
+  /** Slices allowed per window now: halved by a failed write, widened slowly after. */
+  private windowSlices: number;
+  /** Slices sent since the window last changed. */
+  private cleanSlices = 0;
   private lastSliceMs = -1;
   /** A slice went out since the driver's errno was last checked. */
   private unchecked = false;
@@ -123,6 +129,7 @@ export class KalumaTransport implements Transport {
     if (slots < 1) slots = 1;
     this.sentAt = [];
     for (let i = 0; i < slots; i++) this.sentAt.push(-1);
+    this.windowSlices = slots;
     const self = this;
     this.pumpNow = function () {
       self.pacer = undefined;
@@ -258,6 +265,9 @@ export class KalumaTransport implements Transport {
       // The driver's callbacks report success even on failure; its errno does not lie.
       const dev = typeof global !== "undefined" && global ? global.__netdev : undefined;
       if (dev && typeof dev.errno === "number" && dev.errno < 0) {
+        // The bytes are lost, so the connection is; the next one sends at half the rate.
+        this.windowSlices = this.windowSlices > 1 ? Math.floor(this.windowSlices / 2) : 1;
+        this.cleanSlices = 0;
         this.fail(socket, failure("socket write failed (driver errno " + dev.errno + ")"));
         return;
       }
@@ -267,7 +277,10 @@ export class KalumaTransport implements Transport {
       return;
     }
     const now = millis();
-    const oldest = this.sentAt[this.sentNext];
+    // The slice `windowSlices` back must have left a window ago.
+    let back = this.sentNext - this.windowSlices;
+    if (back < 0) back += this.sentAt.length;
+    const oldest = this.sentAt[back];
     if (oldest >= 0 && now - oldest < this.ackWindowMs) {
       this.pacer = setTimeout(this.pumpNow, oldest + this.ackWindowMs - now);
       return;
@@ -293,6 +306,10 @@ export class KalumaTransport implements Transport {
     this.sentAt[this.sentNext] = now;
     this.sentNext = this.sentNext + 1 === this.sentAt.length ? 0 : this.sentNext + 1;
     this.unchecked = true;
+    if (++this.cleanSlices >= 64 && this.windowSlices < this.sentAt.length) {
+      this.windowSlices++;
+      this.cleanSlices = 0;
+    }
     // Tick again: for the next slice, or to check this one.
     this.pacer = setTimeout(this.pumpNow, this.paceMs);
     if (this.full && this.count <= this.highWaterBytes && this.state === OPEN) {

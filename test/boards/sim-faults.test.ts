@@ -45,6 +45,9 @@ const faults: Fault[] = [
   { name: "coalescing", plan: { coalesceMs: 40 }, connects: (n) => n === 1 },
   { name: "latency with jitter", plan: { latencyMs: 60, jitterMs: 40 }, connects: (n) => n === 1 },
   { name: "a send buffer that fills and drains slowly", plan: { txBytesPerTick: 150, txTickMs: 10 } },
+  // Slower than Kaluma's pacing: lwIP's buffer overruns, the write fails (errno), the connection
+  // is lost and the transport halves its rate; Espruino waits for 'drain'.
+  { name: "a link far slower than the pacing (5 KB/s)", plan: { txBytesPerTick: 50, txTickMs: 10 } },
   {
     name: "a stall shorter than the ping deadline",
     at: 8,
@@ -196,13 +199,55 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
   }
 }
 
-for (const runtime of ["kaluma", "espruino"] as Runtime[]) {
-  describe("no QoS 1 message lost on " + runtime + " under", { concurrency: true }, () => {
-    let seed = runtime === "kaluma" ? 100 : 200;
-    for (const fault of faults) {
-      if (fault.only && fault.only !== runtime) continue;
-      const s = seed++;
-      it(fault.name, () => scenario(runtime, fault, s));
-    }
+describe("the client under faults", { concurrency: true }, () => {
+  for (const runtime of ["kaluma", "espruino"] as Runtime[]) {
+    describe("no QoS 1 message lost on " + runtime + " under", { concurrency: true }, () => {
+      let seed = runtime === "kaluma" ? 100 : 200;
+      for (const fault of faults) {
+        if (fault.only && fault.only !== runtime) continue;
+        const s = seed++;
+        it(fault.name, () => scenario(runtime, fault, s));
+      }
+    });
+  }
+
+  describe("Kaluma: a burst over a link slower than the pacing", { concurrency: true }, () => {
+    it("overruns lwIP's buffer, loses the connection, halves the rate, and loses no message", async () => {
+      const broker = await TestBroker.start();
+      const device = makeDevice("kaluma", { seed: 9, faults: { txBytesPerTick: 50, txTickMs: 10 } });
+      const mq: any = device.require("mcu-mqtt");
+      const client = mq.connect({
+        host: "127.0.0.1",
+        port: broker.port,
+        clientId: "kaluma-burst",
+        clean: false,
+        keepalive: 5,
+        reconnect: { minMs: 50, maxMs: 400 },
+        outboxBytes: 40000,
+        outboxSlots: 64,
+        transport: { openTimeoutMs: 500 },
+      });
+      client.on("error", () => {});
+      try {
+        await until(() => client.connected, "connected");
+        const acked = new Set<number>();
+        for (let i = 1; i <= 20; i++) {
+          client.publish("burst", JSON.stringify({ seq: i }) + " ".repeat(1500), { qos: 1 }, (err: Error | null) => {
+            if (!err) acked.add(i);
+          });
+        }
+        await until(() => acked.size === 20, "20 acknowledgements", 20000);
+        const seen = new Set(broker.on("burst").map((m) => JSON.parse(m.payload.toString()).seq));
+        assert.equal(seen.size, 20);
+        const stats = (device as any).stats;
+        assert.ok(stats.failedWrites >= 1, "the burst overran lwIP's send buffer");
+        assert.ok(broker.connects.length <= 5, "the rate came down within a few connections: " + broker.connects.length);
+        assert.deepEqual(deviceErrors(device), []);
+      } finally {
+        client.end(true);
+        device.dispose();
+        await broker.stop();
+      }
+    });
   });
-}
+});
