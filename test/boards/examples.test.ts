@@ -49,6 +49,7 @@ describe("examples", { concurrency: true }, () => {
     try {
       await broker.waitFor(() => broker.on(status).some((m) => m.payload.toString() === "online"), 5000, clientId + " online");
       const online = broker.on(status).find((m) => m.payload.toString() === "online")!;
+      if (runtime === "kaluma") assert.equal((device as any).board.gpio[0], true, "the LED (CYW43 GPIO 0) is lit while connected");
       assert.equal(online.retain, true, "online is retained");
       assert.equal(online.clientId, clientId);
       await broker.waitFor(() => broker.on(tele).length >= 3, 5000, clientId + " telemetry");
