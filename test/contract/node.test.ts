@@ -3,9 +3,6 @@ import { NodeTransport, type NodeTlsOptions } from "../../boards/node/transport.
 import { localCertificate } from "./tls-fixture.ts";
 import { transportContract, type Harness } from "./transport.ts";
 
-// boards/node/transport.ts: its 'connect' handler does not know that close() was called, so a
-// close while connecting is followed by onOpen (the client ignores it: it is no longer opening).
-const todo = { "close while connecting": "NodeTransport reports onOpen after close() while connecting" };
 
 /** Node transports, closed when the test is done (nothing else stops them). */
 function nodeHarness(tlsOptions?: NodeTlsOptions): Harness {
@@ -23,9 +20,9 @@ function nodeHarness(tlsOptions?: NodeTlsOptions): Harness {
   };
 }
 
-transportContract("Node", () => nodeHarness(), { todo });
+transportContract("Node", () => nodeHarness());
 
 const cert = localCertificate();
 if (cert) {
-  transportContract("Node TLS", () => nodeHarness({ ca: cert.cert }), { tls: cert, todo });
+  transportContract("Node TLS", () => nodeHarness({ ca: cert.cert }), { tls: cert });
 }
