@@ -102,7 +102,7 @@ export class NodeTransport implements Transport {
     // onData only, as the transport contract says. `tls` has no `onread`: TLS keeps 'data'.
     const socket = this.tlsOptions
       ? tls.connect({ host, port, ...this.tlsOptions, servername: this.tlsOptions.servername ?? (net.isIP(host) ? undefined : host) }, onConnect)
-      : net.connect({ host, port, onread: { buffer: this.readBuffer, callback: (n: number, buf: Uint8Array) => { onChunk(buf, n); } } }, onConnect);
+      : net.connect({ host, port, onread: { buffer: this.readBuffer, callback: (n: number, buf: Uint8Array) => { onChunk(buf, n); return true; } } }, onConnect);
     socket.setNoDelay(true);
     this.socket = socket;
     if (this.tlsOptions) socket.on("data", (chunk: Buffer) => onChunk(chunk, chunk.length));
