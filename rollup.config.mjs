@@ -4,7 +4,8 @@
 //                              in the tests.
 //   dist/kaluma/mcu-mqtt.js    CommonJS for Kaluma's JerryScript 2.4 (ES2019: no `?.`, no `??=`).
 // TypeScript is only transpiled here; `npm run typecheck` checks the types.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 import ts from "typescript";
 import { transform } from "esbuild";
 import { privateNames } from "./scripts/private-names.mjs";
@@ -69,12 +70,27 @@ function minify(esTarget) {
   };
 }
 
+/**
+ * The bundles are CommonJS inside an ESM package: a package.json beside each says so, or Node and
+ * bundlers (esbuild, webpack) would read `exports` in them as an undeclared global.
+ */
+function commonjsMarker() {
+  return {
+    name: "commonjs-marker",
+    writeBundle(options) {
+      const dir = dirname(options.file);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(dir + "/package.json", JSON.stringify({ type: "commonjs" }) + "\n");
+    },
+  };
+}
+
 function bundle(runtime, entry, file, flags) {
   const t = TARGETS[runtime];
   return {
     input: entry,
     treeshake: { moduleSideEffects: false },
-    plugins: [buildFlags(flags), typescript(t.ts), minify(t.esbuild)],
+    plugins: [buildFlags(flags), typescript(t.ts), minify(t.esbuild), commonjsMarker()],
     output: {
       file,
       format: "cjs",
