@@ -130,7 +130,10 @@ export function mqttError(code: number, message?: string): MqttError {
 function lostError(reason: unknown): MqttError {
   if (typeof reason === "object" && reason !== null && typeof (reason as MqttError).code === "number") return reason as MqttError;
   const message = typeof reason === "object" && reason !== null ? (reason as Error).message : undefined;
-  return mqttError(ERR_CONNECTION_LOST, "connection lost: " + (typeof message === "string" ? message : String(reason)));
+  let text = typeof message === "string" ? message : String(reason);
+  // A board's own error already carries the prefix that mqttError adds.
+  if (text.indexOf("mcu-mqtt: ") === 0) text = text.substring(10);
+  return mqttError(ERR_CONNECTION_LOST, "connection lost: " + text);
 }
 
 function invalid(message: string): Error {

@@ -49,3 +49,24 @@ describe("core bundle, ES2019 build", () => {
     check(await runInQuickJS(es2019));
   });
 });
+
+describe("Espruino board bundle (dist/espruino/mcu-mqtt.js)", () => {
+  const bundle = bundleText("dist/espruino/mcu-mqtt.js");
+  test("parses as ES5", () => parseAs(bundle, 5));
+  test("runs the scenario in duktape over a faked Espruino net (binary strings, E.toString)", (t) => {
+    if (!duktapeAvailable()) {
+      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
+      t.skip("duktape not installed: apt-get install duktape");
+      return;
+    }
+    check(runInDuktape(bundle, "espruino"));
+  });
+});
+
+describe("Kaluma board bundle (dist/kaluma/mcu-mqtt.js)", () => {
+  const bundle = bundleText("dist/kaluma/mcu-mqtt.js");
+  test("parses as ES2019", () => parseAs(bundle, 2019));
+  test("runs the scenario in QuickJS over a faked Kaluma net (paced writes, no drain)", async () => {
+    check(await runInQuickJS(bundle, "kaluma"));
+  });
+});

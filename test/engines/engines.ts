@@ -26,13 +26,18 @@ export function parseAs(code: string, ecmaVersion: 5 | 2019): void {
 }
 
 const harness = () => readFileSync(join(root, "test/engines/harness.js"), "utf8");
+const boardFakes = () => readFileSync(join(root, "test/engines/board-fakes.js"), "utf8");
+
+/** Which runtime's APIs to fake so that a board bundle's own connect() runs; none for the core. */
+export type Board = "espruino" | "kaluma" | null;
 
 /**
  * A script that loads a CommonJS bundle the way a module loader does (in a function scope of its
  * own, with `exports` and `module`), defines `MQ` from it, then runs the harness.
  */
-function program(bundle: string): string {
+function program(bundle: string, board: Board): string {
   return (
+    (board ? "var BOARD = " + JSON.stringify(board) + ";\n" + boardFakes() + "\n" : "") +
     "var MQ = (function () { var exports = {}; var module = { exports: exports };\n" +
     "(function (exports, module) {\n" +
     bundle +
@@ -47,10 +52,10 @@ export function duktapeAvailable(): boolean {
 }
 
 /** Runs the harness on `bundle` in duktape (the `duk` command). */
-export function runInDuktape(bundle: string): HarnessReport {
+export function runInDuktape(bundle: string, board: Board = null): HarnessReport {
   const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-duk-"));
   const file = join(dir, "run.js");
-  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle));
+  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle, board));
   const res = spawnSync("duk", [file], { encoding: "utf8", timeout: 60000 });
   const line = (res.stdout || "").split("\n").find((l) => l.startsWith("REPORT "));
   if (!line) throw new Error("duktape gave no report (exit " + res.status + "):\n" + res.stdout + res.stderr);
@@ -58,7 +63,7 @@ export function runInDuktape(bundle: string): HarnessReport {
 }
 
 /** Runs the harness on `bundle` in QuickJS (quickjs-emscripten, in-process). */
-export async function runInQuickJS(bundle: string): Promise<HarnessReport> {
+export async function runInQuickJS(bundle: string, board: Board = null): Promise<HarnessReport> {
   const QuickJS = await getQuickJS();
   const vm = QuickJS.newContext();
   let reported: string | null = null;
@@ -68,7 +73,7 @@ export async function runInQuickJS(bundle: string): Promise<HarnessReport> {
     });
     vm.setProp(vm.global, "report", fn);
     fn.dispose();
-    const result = vm.evalCode(program(bundle), "harness.js");
+    const result = vm.evalCode(program(bundle, board), "harness.js");
     if (result.error) {
       const err = vm.dump(result.error);
       result.error.dispose();
