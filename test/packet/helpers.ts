@@ -1,7 +1,22 @@
 /**
- * Shared by the packet tests: comparing packets with their byte fields as bytes.
+ * Shared by the packet tests: comparing packets with their byte fields as bytes, and encoding
+ * with each type's own encoder.
  */
-import type { Bytes, Packet } from "../../src/packet/types.ts";
+import { encodeAck, encodeConnack, encodeEmpty, encodePacket, encodePublish } from "../../src/packet/encode.ts";
+import {
+  CONNACK,
+  DISCONNECT,
+  PINGREQ,
+  PINGRESP,
+  PUBACK,
+  PUBCOMP,
+  PUBLISH,
+  PUBREC,
+  PUBREL,
+  UNSUBACK,
+  type Bytes,
+  type Packet,
+} from "../../src/packet/types.ts";
 
 const encoder = new TextEncoder();
 
@@ -31,4 +46,25 @@ export function sentinelBuffer(size: number, sentinel = 0xa5): Uint8Array {
 export function firstChanged(buf: Uint8Array, sentinel = 0xa5): number {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== sentinel) return i;
   return -1;
+}
+
+/** Encodes with the type's own encoder (the ones the client calls on its hot paths). */
+export function encodeDirect(buf: Uint8Array, off: number, p: Packet): number {
+  switch (p.type) {
+    case PUBLISH:
+      return encodePublish(buf, off, p.topic, p.payload, p.qos, p.retain, p.dup, p.packetId);
+    case PUBACK:
+    case PUBREC:
+    case PUBREL:
+    case PUBCOMP:
+    case UNSUBACK:
+      return encodeAck(buf, off, p.type, p.packetId);
+    case PINGREQ:
+    case PINGRESP:
+    case DISCONNECT:
+      return encodeEmpty(buf, off, p.type);
+    case CONNACK:
+      return encodeConnack(buf, off, p.sessionPresent, p.returnCode);
+  }
+  return encodePacket(buf, off, p);
 }

@@ -10,32 +10,19 @@ import {
 } from "../../src/status.ts";
 import {
   decodePacket,
-  encodeAck,
-  encodeConnack,
-  encodeEmpty,
   encodePacket,
-  encodePublish,
   packetLength,
   packetSize,
   publishSize,
   readPacket,
 } from "../../src/packet/index.ts";
 import {
-  CONNACK,
   DecodedPacket,
-  DISCONNECT,
-  PINGREQ,
-  PINGRESP,
-  PUBACK,
-  PUBCOMP,
   PUBLISH,
-  PUBREC,
-  PUBREL,
-  UNSUBACK,
   type Packet,
 } from "../../src/packet/types.ts";
 import { invalidVectors, validVectors } from "../vectors/packets.ts";
-import { firstChanged, normalize, sentinelBuffer } from "./helpers.ts";
+import { encodeDirect, firstChanged, normalize, sentinelBuffer } from "./helpers.ts";
 
 /** One out-object for the whole file: decoding must not depend on a fresh one. */
 const out = new DecodedPacket();
@@ -54,26 +41,6 @@ function decodeToPacket(bytes: Uint8Array): Packet {
   return readPacket(bytes, out);
 }
 
-/** Encodes with the type's own encoder (the ones the client calls on its hot paths). */
-function encodeDirect(buf: Uint8Array, off: number, p: Packet): number {
-  switch (p.type) {
-    case PUBLISH:
-      return encodePublish(buf, off, p.topic, p.payload, p.qos, p.retain, p.dup, p.packetId);
-    case PUBACK:
-    case PUBREC:
-    case PUBREL:
-    case PUBCOMP:
-    case UNSUBACK:
-      return encodeAck(buf, off, p.type, p.packetId);
-    case PINGREQ:
-    case PINGRESP:
-    case DISCONNECT:
-      return encodeEmpty(buf, off, p.type);
-    case CONNACK:
-      return encodeConnack(buf, off, p.sessionPresent, p.returnCode);
-  }
-  return encodePacket(buf, off, p);
-}
 
 describe("the vector table itself", () => {
   test("names are unique", () => {
