@@ -221,7 +221,7 @@ export function throughputSvg(r: BenchResults): string {
   const top = 66;
   const plotH = 200;
   const width = left * 2 + cases.length * panelW + (cases.length - 1) * gap;
-  const height = top + plotH + 84;
+  const height = top + plotH + 98;
   const parts: string[] = [];
   parts.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="-apple-system, Segoe UI, Helvetica, Arial, sans-serif" font-size="12">`,
@@ -269,6 +269,7 @@ export function throughputSvg(r: BenchResults): string {
     );
   });
   parts.push(
+    `<text x="${left}" y="${height - 22}" font-size="10" fill="#6e7781">mosquitto with its defaults (Nagle on): it coalesces its writes, so at QoS 1 and 2 the floor is not a ceiling. With set_tcp_nodelay the broker is the ceiling of mcu-mqtt and the floor: see bench/RESULTS.md.</text>`,
     `<text x="${left}" y="${height - 8}" font-size="10" fill="#6e7781">${esc(r.machine.cpu + ", " + r.machine.cores + " cores · Node " + r.machine.node + " · " + r.machine.broker + " · MQTT.js " + r.machine.mqttjs + " · " + r.machine.date + " · 64-byte payloads unless noted")}</text>`,
     "</svg>",
   );
@@ -352,7 +353,7 @@ export function resultsMarkdown(r: BenchResults): string {
   }
   if (r.throughputNoDelay.length > 0) {
     L.push(
-      "The same 64-byte cases on the broker started with `set_tcp_nodelay true` (" + m.latencyBroker + "). There mosquitto writes every packet at once, runs at a full core in every run, and is the ceiling for all three kinds; with its default (Nagle on, the table above) it coalesces its writes and goes faster, but how much depends on the timing of each kind's writes, so there the floor is not a strict upper bound at QoS 1 and 2.",
+      "The same 64-byte cases on the broker started with `set_tcp_nodelay true` (" + m.latencyBroker + "). There mosquitto writes every packet at once and, in the runs of mcu-mqtt and of the floor, uses a full core: the broker is their ceiling (CPU column). MQTT.js is held first by its own CPU use. With mosquitto's default (Nagle on, the table above) the broker coalesces its writes and goes faster, but how much depends on the timing of each kind's writes, so there the floor is not a strict upper bound at QoS 1 and 2.",
       "",
     );
     const nd: string[][] = [];
