@@ -250,7 +250,7 @@ export async function quickjsFootprint(messages: number): Promise<EngineFootprin
       after11k: m2.memory_used_size,
       growthPerMessage: (m2.memory_used_size - m1.memory_used_size) / messages,
       messages,
-      how: "runtime.computeMemoryUsage().memory_used_size, before and after",
+      how: "runtime.computeMemoryUsage().memory_used_size of the whole runtime (bundle and broker included); client bytes: its growth from creating and connecting the client",
     };
   } finally {
     vm.dispose();
@@ -269,7 +269,7 @@ export function duktapeAvailable(): boolean {
  * /proc at each step (page-granular, and it includes the broker's garbage before collection).
  */
 export async function duktapeFootprint(messages: number): Promise<EngineFootprint> {
-  const how = "Duktape.info sizes of the objects reachable from the client (duktape has no heap API)";
+  const how = "the objects reachable from the client, summed with Duktape.info (duktape has no heap API)";
   if (!duktapeAvailable()) {
     return { engine: "duktape", clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages, how, error: "duk not installed" };
   }
