@@ -224,6 +224,8 @@ export class Session implements PacketSink {
   /** Bytes from the broker, in chunks of any size. */
   receive(chunk: Uint8Array, start?: number, end?: number): void {
     if (this.state === LINK_DOWN) return;
+    // One clock read per chunk, not per packet: it marks the link as heard from for keepalive.
+    this.lastReceiveMs = this.clock.now();
     this.receiver.push(chunk, start, end);
   }
 
@@ -360,7 +362,6 @@ export class Session implements PacketSink {
 
   onPacket(buf: Uint8Array, p: DecodedPacket): void {
     const type = p.type;
-    this.lastReceiveMs = this.clock.now();
     if (this.state === AWAIT_CONNACK) {
       // [MQTT-3.2.0-1] the first packet from the server is CONNACK.
       if (type !== CONNACK) this.fail(ERR_UNEXPECTED_PACKET);

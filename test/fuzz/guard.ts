@@ -4,9 +4,10 @@
  * range they are given and never to write their input; this catches a broken promise even when
  * the stray index happens to hold a harmless value.
  *
- * Only indexing is supported: a method called on the proxy (subarray, slice...) throws, because a
- * typed-array method needs the real array as `this`. The decoders only index, so that is a failure
- * worth hearing about too.
+ * Indexing is supported, and `subarray`, whose range is checked like a read of every index in it
+ * (the receiver copies long runs with `set(chunk.subarray(...))`). Any other method called on the
+ * proxy (slice, set...) throws, because a typed-array method needs the real array as `this`: a
+ * failure worth hearing about too.
  */
 
 export interface Guarded {
@@ -53,6 +54,17 @@ export function guard(raw: Uint8Array, lo: number, hi: number): Guarded {
   };
   g.view = new Proxy(raw, {
     get(target, prop) {
+      if (prop === "subarray") {
+        return function (begin: number, end?: number): Uint8Array {
+          const b = begin === undefined ? 0 : begin;
+          const e = end === undefined ? target.length : end;
+          if (e > b && !(Number.isInteger(b) && Number.isInteger(e) && b >= lo && e <= hi)) {
+            if (g.badReads.length < 16) g.badReads.push(b < lo ? b : e - 1);
+            g.badReadCount++;
+          }
+          return target.subarray(b, e);
+        };
+      }
       const n = numericKey(prop);
       if (n !== undefined && !(Number.isInteger(n) && n >= lo && n < hi)) {
         if (g.badReads.length < 16) g.badReads.push(n);

@@ -13,8 +13,10 @@ import {
 import {
   decodePacket,
   encodeAck,
+  encodePacket,
   encodePublish,
   packetLength,
+  packetSize,
   readPacket,
   Receiver,
   type PacketSink,
@@ -492,6 +494,37 @@ describe("the sink drives the receiver", () => {
         off += n;
       }
       assert.deepEqual(got, expected, plan.label);
+    }
+  });
+});
+
+describe("large packets split across chunks (the bulk copy path)", () => {
+  test("a 20 KB PUBLISH in chunks of every size from 1 to 3,000 bytes comes out intact, read only in range", async () => {
+    const { guard } = await import("../fuzz/guard.ts");
+    const payload = new Uint8Array(20000);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 7 + 3) & 255;
+    const packet: Packet = { type: PUBLISH, topic: "big/one", payload, qos: 1, retain: false, dup: false, packetId: 9 };
+    const bytes = new Uint8Array(packetSize(packet));
+    encodePacket(bytes, 0, packet);
+    for (const step of [1, 7, 255, 256, 257, 1000, 1460, 3000]) {
+      const got: Packet[] = [];
+      const r = new Receiver(25000, {
+        onPacket: (buf, d) => got.push(readPacket(buf, d)),
+        onPacketError: (status) => assert.fail("error " + status),
+      });
+      for (let off = 0; off < bytes.length; off += step) {
+        const n = Math.min(step, bytes.length - off);
+        // The chunk sits inside junk, guarded: the receiver may read [off, off + n) only.
+        const raw = new Uint8Array(n + 32).fill(0xee);
+        raw.set(bytes.subarray(off, off + n), 16);
+        const g = guard(raw, 16, 16 + n);
+        r.push(g.view, 16, 16 + n);
+        assert.equal(g.badReadCount, 0, `step ${step}: reads outside the chunk at ${g.badReads}`);
+        assert.equal(g.writeCount, 0, `step ${step}: the receiver wrote into its input`);
+      }
+      assert.equal(got.length, 1, `step ${step}`);
+      const p = got[0] as Packet & { payload: Uint8Array };
+      assert.deepEqual(p.payload, payload, `step ${step}: payload intact`);
     }
   });
 });
