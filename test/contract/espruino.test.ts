@@ -4,11 +4,10 @@
  * refused connection that throws (Linux build), chunks bigger than the scratch buffer.
  */
 import assert from "node:assert/strict";
-import * as net from "node:net";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { createEspruinoSim, type EspruinoSim, type EspruinoSimOptions } from "../../sim/espruino.ts";
 import { localCertificate } from "./tls-fixture.ts";
-import { Recorder, transportContract, type Harness } from "./transport.ts";
+import { peerServer, Recorder, transportContract, type Harness } from "./transport.ts";
 
 function espruinoHarness(options?: EspruinoSimOptions, transportOptions?: object): Harness & { sim: EspruinoSim } {
   const sim = createEspruinoSim(Object.assign({ seed: 2 }, options));
@@ -43,27 +42,14 @@ if (cert) {
 }
 
 describe("Espruino transport: what only Espruino needs", () => {
-  let server: net.Server;
-  let port = 0;
-  const sockets: net.Socket[] = [];
-  before(async () => {
-    server = net.createServer((s) => {
-      sockets.push(s);
-      s.on("error", () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    port = (server.address() as net.AddressInfo).port;
-  });
-  after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const peers = peerServer();
+  const sockets = peers.sockets;
 
   it("bytes go out as a binary string, never as a Uint8Array's '65,66,...' text", async () => {
     const h = espruinoHarness();
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     const peer = sockets[sockets.length - 1];
     const got: Buffer[] = [];
@@ -79,7 +65,7 @@ describe("Espruino transport: what only Espruino needs", () => {
     const h = espruinoHarness({ build: "linux", wifi: { joined: false } });
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     assert.equal(rec.closes.length, 0, "not from inside open()");
     await rec.until(() => rec.closes.length === 1, "onClose");
     assert.match(String((rec.closes[0] as Error).message), /Unable to connect/);
@@ -90,7 +76,7 @@ describe("Espruino transport: what only Espruino needs", () => {
     const h = espruinoHarness({ maxChunk: 1460 }, { rxChunkBytes: 100 });
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     const data = Buffer.alloc(5000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 13) & 255;
@@ -105,7 +91,7 @@ describe("Espruino transport: what only Espruino needs", () => {
     const h = espruinoHarness();
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     assert.deepEqual(h.sim.errors, []);
     t.close();

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import * as net from "node:net";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import { createKalumaSim, type KalumaSim, type KalumaSimOptions } from "../../sim/kaluma.ts";
-import { Recorder, transportContract, type Harness } from "./transport.ts";
+import { peerServer, Recorder, transportContract, type Harness } from "./transport.ts";
 
 function kalumaHarness(options?: KalumaSimOptions): Harness & { sim: KalumaSim } {
   const sim = createKalumaSim(Object.assign({ seed: 1 }, options));
@@ -37,27 +37,14 @@ transportContract("Kaluma (sim)", () => kalumaHarness(), { faults: true, refused
 transportContract("Kaluma (sim, Linux-build driver)", () => kalumaHarness({ driver: "linux" }), { refusedWithinMs: 2000 });
 
 describe("Kaluma transport: what only Kaluma needs", () => {
-  let server: net.Server;
-  let port = 0;
-  const sockets: net.Socket[] = [];
-  before(async () => {
-    server = net.createServer((s) => {
-      sockets.push(s);
-      s.on("error", () => {});
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    port = (server.address() as net.AddressInfo).port;
-  });
-  after(async () => {
-    for (const s of sockets) s.destroy();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  const peers = peerServer();
+  const sockets = peers.sockets;
 
   it("a DNS failure throws inside connect: onClose with it, and the socket slot is freed", async () => {
     const h = kalumaHarness();
     const t = h.transport();
     const rec = new Recorder();
-    t.open("no-such-host.invalid", port, rec);
+    t.open("no-such-host.invalid", peers.port(), rec);
     assert.equal(rec.closes.length, 0, "reported later, not from inside open()");
     await rec.until(() => rec.closes.length === 1, "onClose");
     assert.match(String(rec.closes[0]), /DNS/);
@@ -69,7 +56,7 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     const h = kalumaHarness({ wifi: { joined: false } });
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.closes.length === 1, "onClose");
     assert.match(String(rec.closes[0]), /WiFi is not connected/);
     assert.equal(h.sim.openSockets(), 0);
@@ -99,7 +86,7 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     const h = kalumaHarness();
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     h.sim.network.cutAll("silent");
     const data = new Uint8Array(1024);
@@ -117,7 +104,7 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     const h = kalumaHarness({ stringData: true });
     const t = h.transport();
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     sockets[sockets.length - 1].write(Buffer.from([0x20, 0x02, 0x00, 0x00]));
     await rec.until(() => rec.closes.length === 1, "onClose");
@@ -131,7 +118,7 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     const mq: any = h.sim.require("mcu-mqtt");
     const t = new mq.KalumaTransport({ paceMs: 10, ackWindowMs: 200 });
     const rec = new Recorder();
-    t.open("127.0.0.1", port, rec);
+    t.open("127.0.0.1", peers.port(), rec);
     await rec.until(() => rec.opens === 1, "onOpen");
     const peer = sockets[sockets.length - 1];
     const got: Buffer[] = [];

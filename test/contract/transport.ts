@@ -502,3 +502,26 @@ export function transportContract(name: string, makeHarness: () => Harness, opti
     });
   });
 }
+
+/**
+ * A TCP server on 127.0.0.1 for a runtime's own tests, started before and closed after the
+ * enclosing `describe`: the port, and every connection it accepted, in order.
+ */
+export function peerServer(): { port: () => number; sockets: net.Socket[] } {
+  let server: net.Server;
+  let port = 0;
+  const sockets: net.Socket[] = [];
+  before(async () => {
+    server = net.createServer((s) => {
+      sockets.push(s);
+      s.on("error", () => {});
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    port = (server.address() as net.AddressInfo).port;
+  });
+  after(async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  return { port: () => port, sockets };
+}
