@@ -1,7 +1,7 @@
 /**
  * A simulated Espruino board (an ESP32 by default): exactly the runtime APIs mcu-mqtt's Espruino
  * board and the Espruino example use, with the behaviour of the real interpreter
- * (/work/shared/runtimes.md), over real TCP to 127.0.0.1 through the fault layer.
+ * (read from its sources and measured on its Linux build), over real TCP to 127.0.0.1 through the fault layer.
  *
  * - `net.connect({host, port}, cb)` and `tls.connect(options, cb)`: 'data' is a String, one char
  *   per byte, at most 536 bytes (`maxChunk`, 268 on ESP8266); `write` takes strings and sends

@@ -1,7 +1,7 @@
 /**
  * A simulated Raspberry Pi Pico W running Kaluma 1.2.x: exactly the runtime APIs mcu-mqtt's
  * Kaluma board and the Kaluma example use, with the behaviour measured on the real thing
- * (/work/shared/runtimes.md), over real TCP to 127.0.0.1 through the fault layer.
+ * (read from its sources and measured on its Linux build), over real TCP to 127.0.0.1 through the fault layer.
  *
  * - `net`: `new Socket()` / `createConnection({host, port}, cb)`; connects only with a callback;
  *   DNS and "WiFi is not connected." throw from inside; 'data' is a Uint8Array per segment (or,

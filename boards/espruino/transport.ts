@@ -2,7 +2,7 @@
  * The Espruino board (ESP32, ESP8266, Espruino WiFi, Espruino Pico with a Wi-Fi module): clock,
  * timers and the transport over `require("net")` / `require("tls")`.
  *
- * What it has to work around (see /work/shared/runtimes.md):
+ * What it has to work around, as read from its sources and measured on its Linux build:
  * - Socket `'data'` is a String, one char per byte, at most 536 bytes a chunk (268 on ESP8266).
  *   It is copied into one scratch Uint8Array with a charCodeAt loop: `E.toUint8Array` would
  *   allocate per chunk, and running out of memory inside a 'data' handler removes the handler.

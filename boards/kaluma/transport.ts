@@ -2,7 +2,7 @@
  * The Kaluma board for the Raspberry Pi Pico W (Kaluma 1.2.x, JerryScript 2.4): clock, timers and
  * the transport over `require('net')`.
  *
- * What it has to work around (measured on Kaluma 1.2.1, see /work/shared/runtimes.md):
+ * What it has to work around (read from its sources and measured on a Linux build of Kaluma 1.2.1):
  * - `net.createConnection` throws for DNS failures and when Wi-Fi is down; a refused connection,
  *   a connect timeout or a peer reset is reported by nothing at all. The transport gives up an
  *   open that has not connected after `openTimeoutMs`; the client's CONNACK and PINGRESP

@@ -1,6 +1,6 @@
 /**
  * The simulators themselves: they must reproduce the runtime facts the adapters are built
- * around (/work/shared/runtimes.md), or the board tests prove nothing. And a seed must give the
+ * around (as the runtimes really behave), or the board tests prove nothing. And a seed must give the
  * same run.
  */
 import assert from "node:assert/strict";
