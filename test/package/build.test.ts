@@ -1,0 +1,27 @@
+/**
+ * The package as users get it: `npm run build` compiles the Node entry and the command, and what
+ * package.json's `exports` and `bin` name works.
+ */
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { test } from "node:test";
+
+const root = new URL("../..", import.meta.url).pathname;
+
+test("npm run build makes the entry in exports and the bin, and both work", { timeout: 120000 }, async () => {
+  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
+  const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+  const entry = join(root, pkg.exports["."].import);
+  const mod = await import(pathToFileURL(entry).href);
+  assert.equal(typeof mod.connect, "function");
+  assert.equal(typeof mod.createClient, "function");
+  assert.equal(typeof mod.encodePacket, "function");
+  const types = readFileSync(join(root, pkg.exports["."].types), "utf8");
+  assert.ok(types.length > 0, "type declarations exist");
+  const help = execFileSync(process.execPath, [join(root, pkg.bin["mcu-mqtt"]), "--help"], { encoding: "utf8" });
+  assert.match(help, /mcu-mqtt pub/);
+  assert.match(help, /mcu-mqtt sub/);
+});
