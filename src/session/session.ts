@@ -196,7 +196,6 @@ export class Session implements PacketSink {
     this.receiver.reset();
     this.writable = true;
     this.pingSentMs = -1;
-    this.incomingCountIfClean();
     this.state = AWAIT_CONNACK;
     this.connectStartMs = this.clock.now();
     this.lastReceiveMs = this.connectStartMs;
@@ -421,10 +420,6 @@ export class Session implements PacketSink {
   private fail(status: number): void {
     this.linkDown();
     this.events.onFailed(status);
-  }
-
-  private incomingCountIfClean(): void {
-    if (this.config.clean) this.incomingCount = 0;
   }
 
   private onConnack(sessionPresent: boolean, returnCode: number): void {
