@@ -24,6 +24,7 @@ import {
   UNSUBSCRIBE,
   type Bytes,
   type ConnectPacket,
+  type Packet,
   type Subscription,
   type WillMessage,
 } from "../packet/types.ts";
@@ -615,15 +616,17 @@ export class Session implements PacketSink {
     return 0;
   }
 
+  /** The SUBSCRIBE or UNSUBSCRIBE packet of a request. */
+  private requestPacket(kind: number, packetId: number, topics: string[], qos: number[] | null): Packet {
+    if (kind !== SUBSCRIBE) return { type: UNSUBSCRIBE, packetId: packetId, topics: topics };
+    const subs: Subscription[] = [];
+    for (let i = 0; i < topics.length; i++) subs.push({ topic: topics[i], qos: (qos as number[])[i] });
+    return { type: SUBSCRIBE, packetId: packetId, subscriptions: subs };
+  }
+
   private requestSize(kind: number, topics: string[], qos: number[] | null): number {
-    let size: number;
-    if (kind === SUBSCRIBE) {
-      const subs: Subscription[] = [];
-      for (let i = 0; i < topics.length; i++) subs.push({ topic: topics[i], qos: (qos as number[])[i] });
-      size = packetSize({ type: SUBSCRIBE, packetId: 1, subscriptions: subs });
-    } else {
-      size = packetSize({ type: UNSUBSCRIBE, packetId: 1, topics: topics });
-    }
+    // Packet id 1 stands in for the real one: the size does not depend on it.
+    const size = packetSize(this.requestPacket(kind, 1, topics, qos));
     if (size < 0) return size;
     return size > this.tx.length ? ERR_TX_TOO_LARGE : size;
   }
@@ -632,16 +635,8 @@ export class Session implements PacketSink {
     for (let i = 0; i < this.reqKind.length; i++) {
       if (this.state !== CONNECTED) return;
       if (this.reqKind[i] === FREE || this.reqSent[i]) continue;
-      const topics = this.reqTopics[i] as string[];
-      let end: number;
-      if (this.reqKind[i] === SUBSCRIBE) {
-        const qos = this.reqQos[i] as number[];
-        const subs: Subscription[] = [];
-        for (let k = 0; k < topics.length; k++) subs.push({ topic: topics[k], qos: qos[k] });
-        end = encodePacket(this.tx, 0, { type: SUBSCRIBE, packetId: this.reqId[i], subscriptions: subs });
-      } else {
-        end = encodePacket(this.tx, 0, { type: UNSUBSCRIBE, packetId: this.reqId[i], topics: topics });
-      }
+      const packet = this.requestPacket(this.reqKind[i], this.reqId[i], this.reqTopics[i] as string[], this.reqQos[i]);
+      const end = encodePacket(this.tx, 0, packet);
       this.reqSent[i] = 1;
       if (end > 0) this.send(this.tx, 0, end);
     }
