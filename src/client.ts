@@ -10,12 +10,12 @@ import {
   ERR_CONNECTION_LOST,
   ERR_ENDED,
   ERR_OUTBOX_FULL,
-  ERR_REFUSED,
   ERR_REQUESTS_FULL,
   ERR_SUBSCRIBE_REFUSED,
   ERR_TX_TOO_LARGE,
   statusText,
 } from "./status.ts";
+import { invalid, lostError, mqttError, refusalError, type MqttError } from "./errors.ts";
 import { topicMatches, validateTopicFilter, validateTopicName } from "./topic.ts";
 import type { Board, TransportEvents } from "./transport.ts";
 import { utf8Length } from "./utf8.ts";
@@ -98,47 +98,7 @@ export interface Granted {
   qos: number;
 }
 export type SubscribeCallback = (err: MqttError | null, granted: Granted[]) => void;
-
-/** Errors carry `code`, a negative status from the status table, and for refusals `returnCode`. */
-export interface MqttError extends Error {
-  code: number;
-  returnCode?: number;
-}
-
-/** CONNACK return codes 1 to 5 [MQTT-3.2.2.3]. */
-const REFUSALS = [
-  "",
-  "unacceptable protocol version",
-  "identifier rejected",
-  "server unavailable",
-  "bad user name or password",
-  "not authorized",
-];
-
-/** Builds an error with a status code. Errors are plain `Error`s: subclasses break on Espruino. */
-export function mqttError(code: number, message?: string): MqttError {
-  const err = new Error("mcu-mqtt: " + (message ? message : statusText(code))) as MqttError;
-  err.code = code;
-  return err;
-}
-
-/**
- * The error for a transport's close reason. Always one with a numeric `code`, as documented: the
- * reason itself was passed on before, and a Node socket error's `code` is a string
- * ("ECONNRESET"). Its text stays in the message.
- */
-function lostError(reason: unknown): MqttError {
-  if (typeof reason === "object" && reason !== null && typeof (reason as MqttError).code === "number") return reason as MqttError;
-  const message = typeof reason === "object" && reason !== null ? (reason as Error).message : undefined;
-  let text = typeof message === "string" ? message : String(reason);
-  // A board's own error already carries the prefix that mqttError adds.
-  if (text.indexOf("mcu-mqtt: ") === 0) text = text.substring(10);
-  return mqttError(ERR_CONNECTION_LOST, "connection lost: " + text);
-}
-
-function invalid(message: string): Error {
-  return new Error("mcu-mqtt: " + message);
-}
+export { mqttError, type MqttError };
 
 // Client states. One field holds the state; the table below is the whole machine.
 //
@@ -611,9 +571,7 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** @internal */
   onRefused(returnCode: number): void {
-    const text = returnCode < REFUSALS.length ? REFUSALS[returnCode] : "return code " + returnCode;
-    const err = mqttError(ERR_REFUSED, "connection refused: " + text);
-    err.returnCode = returnCode;
+    const err = refusalError(returnCode);
     // Only "server unavailable" may pass by itself; retrying a bad password or a rejected id
     // would hammer the broker with the same refusal.
     if (returnCode !== 3) this.stayIdle = true;

@@ -16,6 +16,7 @@ import {
   ERR_QOS,
   ERR_REMAINING_LENGTH,
   ERR_RETURN_CODE,
+  ERR_UNEXPECTED_PACKET,
   NEED_MORE,
 } from "../status.ts";
 import { validateTopicFilterBytes, validateTopicNameBytes } from "../topic.ts";
@@ -72,16 +73,11 @@ function u16(buf: Uint8Array, off: number): number {
 /** Fixed-header flags each type must carry [MQTT-2.2.2-1]; PUBLISH (-1) carries its own. */
 const REQUIRED_FLAGS = [-1, 0, 0, -1, 0, 0, 2, 0, 2, 0, 2, 0, 0, 0, 0, -1];
 
-/**
- * Decodes the packet at `off` (ending no later than `end`) into `out`.
- * Returns the packet's length in bytes, or NEED_MORE, or a negative status: ERR_PACKET_TYPE,
- * ERR_REMAINING_LENGTH, ERR_FLAGS, ERR_QOS, ERR_PACKET_ID, ERR_UTF8, ERR_TOPIC, ERR_FILTER,
- * ERR_MALFORMED, ERR_PROTOCOL, ERR_PASSWORD, ERR_EMPTY, ERR_RETURN_CODE, ERR_CLIENT_ID (a
- * CONNECT that is well-formed but whose client id the protocol forbids; a server answers it with
- * CONNACK 0x02).
- * String and payload fields are left in `buf` and described by offsets in `out`.
- */
-export function decodePacket(buf: Uint8Array, off: number, end: number, out: DecodedPacket): number {
+/** Decodes the body of a packet whose fixed header has been checked; 0 or a negative status. */
+type BodyDecoder = (buf: Uint8Array, p: number, end: number, type: number, flags: number, out: DecodedPacket) => number;
+
+/** The fixed header, common to both decoders; then `body` decodes the rest. */
+function decodeWith(body: BodyDecoder, buf: Uint8Array, off: number, end: number, out: DecodedPacket): number {
   const length = packetLength(buf, off, end);
   if (length < 0) return length;
   if (off + length > end) return NEED_MORE;
@@ -98,16 +94,49 @@ export function decodePacket(buf: Uint8Array, off: number, end: number, out: Dec
   out.bodyOff = bodyOff;
   const required = REQUIRED_FLAGS[type];
   if (required >= 0 && flags !== required) return ERR_FLAGS;
-  const pktEnd = off + length;
-  const status = decodeBody(buf, bodyOff, pktEnd, type, flags, out);
+  const status = body(buf, bodyOff, off + length, type, flags, out);
   return status < 0 ? status : length;
 }
 
-function decodeBody(buf: Uint8Array, p: number, end: number, type: number, flags: number, out: DecodedPacket): number {
-  const n = end - p;
+/**
+ * Decodes the packet at `off` (ending no later than `end`) into `out`, whichever side sent it.
+ * Returns the packet's length in bytes, or NEED_MORE, or a negative status: ERR_PACKET_TYPE,
+ * ERR_REMAINING_LENGTH, ERR_FLAGS, ERR_QOS, ERR_PACKET_ID, ERR_UTF8, ERR_TOPIC, ERR_FILTER,
+ * ERR_MALFORMED, ERR_PROTOCOL, ERR_PASSWORD, ERR_EMPTY, ERR_RETURN_CODE, ERR_CLIENT_ID (a
+ * CONNECT that is well-formed but whose client id the protocol forbids; a server answers it with
+ * CONNACK 0x02).
+ * String and payload fields are left in `buf` and described by offsets in `out`.
+ */
+export function decodePacket(buf: Uint8Array, off: number, end: number, out: DecodedPacket): number {
+  return decodeWith(decodeAnyBody, buf, off, end, out);
+}
+
+/**
+ * Decodes a packet a broker sent, as `decodePacket` does. The types only a client sends (CONNECT,
+ * SUBSCRIBE, UNSUBSCRIBE, PINGREQ, DISCONNECT) return ERR_UNEXPECTED_PACKET, with `out.type` set.
+ * A client needs only this one: it leaves the broker-side decoders out of board bundles.
+ */
+export function decodeFromBroker(buf: Uint8Array, off: number, end: number, out: DecodedPacket): number {
+  return decodeWith(decodeBrokerBody, buf, off, end, out);
+}
+
+function decodeAnyBody(buf: Uint8Array, p: number, end: number, type: number, flags: number, out: DecodedPacket): number {
   switch (type) {
     case CONNECT:
       return decodeConnect(buf, p, end, out);
+    case SUBSCRIBE:
+    case UNSUBSCRIBE:
+      return decodeFilterList(buf, p, end, type === SUBSCRIBE, out);
+    case PINGREQ:
+    case DISCONNECT:
+      return end === p ? 0 : ERR_MALFORMED;
+  }
+  return decodeBrokerBody(buf, p, end, type, flags, out);
+}
+
+function decodeBrokerBody(buf: Uint8Array, p: number, end: number, type: number, flags: number, out: DecodedPacket): number {
+  const n = end - p;
+  switch (type) {
     case CONNACK:
       if (n !== 2) return ERR_MALFORMED;
       // [MQTT-3.2.2-1] bits 7-1 of the acknowledge flags are reserved.
@@ -128,9 +157,6 @@ function decodeBody(buf: Uint8Array, p: number, end: number, type: number, flags
       if (n !== 2) return ERR_MALFORMED;
       out.packetId = u16(buf, p);
       return out.packetId === 0 ? ERR_PACKET_ID : 0;
-    case SUBSCRIBE:
-    case UNSUBSCRIBE:
-      return decodeFilterList(buf, p, end, type === SUBSCRIBE, out);
     case SUBACK:
       if (n < 2) return ERR_MALFORMED;
       out.packetId = u16(buf, p);
@@ -144,12 +170,10 @@ function decodeBody(buf: Uint8Array, p: number, end: number, type: number, flags
       out.payloadLen = n - 2;
       out.count = n - 2;
       return 0;
-    case PINGREQ:
     case PINGRESP:
-    case DISCONNECT:
       return n === 0 ? 0 : ERR_MALFORMED;
   }
-  return ERR_PACKET_TYPE;
+  return ERR_UNEXPECTED_PACKET;
 }
 
 function decodePublish(buf: Uint8Array, p: number, end: number, flags: number, out: DecodedPacket): number {

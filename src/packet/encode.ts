@@ -262,6 +262,23 @@ function connectRemaining(p: ConnectPacket): number {
   return n;
 }
 
+/**
+ * Size in bytes of a CONNECT, or a negative status: ERR_PROTOCOL, ERR_KEEPALIVE, ERR_CLIENT_ID,
+ * ERR_QOS, ERR_TOPIC, ERR_UTF8, ERR_FIELD_TOO_LONG, ERR_PASSWORD, ERR_REMAINING_LENGTH.
+ */
+export function connectSize(p: ConnectPacket): number {
+  return totalSize(connectRemaining(p));
+}
+
+/** Encodes a CONNECT at `off`. Returns the offset after it, or a status of `connectSize`, or ERR_BUFFER_TOO_SMALL. */
+export function encodeConnect(buf: Uint8Array, off: number, p: ConnectPacket): number {
+  const remaining = connectRemaining(p);
+  const size = totalSize(remaining);
+  if (size < 0) return size;
+  if (!hasRoom(buf, off, size)) return ERR_BUFFER_TOO_SMALL;
+  return writeConnect(buf, off, p, remaining);
+}
+
 function writeConnect(buf: Uint8Array, off: number, p: ConnectPacket, remaining: number): number {
   let o = writeHeader(buf, off, CONNECT << 4, remaining);
   o = writeField(buf, o, p.protocolVersion === MQTT_3_1 ? NAME_MQISDP : NAME_MQTT);
@@ -287,31 +304,65 @@ function writeConnect(buf: Uint8Array, off: number, p: ConnectPacket, remaining:
 // ---------------------------------------------------------------------------------------------
 // SUBSCRIBE, SUBACK, UNSUBSCRIBE
 
-function subscribeRemaining(packetId: number, subs: Subscription[]): number {
+/**
+ * Remaining length of a SUBSCRIBE (`qos` given, one per filter) or an UNSUBSCRIBE (`qos` null).
+ * The filters and their QoS are parallel arrays: that is how a client keeps them, and it spares
+ * an object per filter.
+ */
+function filterListRemaining(packetId: number, topics: string[], qos: number[] | null): number {
   if (!isPacketId(packetId)) return ERR_PACKET_ID;
-  // [MQTT-3.8.3-3] at least one filter.
-  if (subs.length === 0) return ERR_EMPTY;
+  // [MQTT-3.8.3-3] / [MQTT-3.10.3-2] at least one filter.
+  if (topics.length === 0) return ERR_EMPTY;
   let n = 2;
-  for (let i = 0; i < subs.length; i++) {
-    if (!isQos(subs[i].qos)) return ERR_QOS;
-    const status = validateTopicFilter(subs[i].topic);
+  for (let i = 0; i < topics.length; i++) {
+    if (qos !== null && !isQos(qos[i])) return ERR_QOS;
+    const status = validateTopicFilter(topics[i]);
     if (status < 0) return status;
-    n += stringFieldLength(subs[i].topic) + 1;
+    n += stringFieldLength(topics[i]) + (qos !== null ? 1 : 0);
   }
   return n;
 }
 
-function unsubscribeRemaining(packetId: number, topics: string[]): number {
-  if (!isPacketId(packetId)) return ERR_PACKET_ID;
-  // [MQTT-3.10.3-2] at least one filter.
-  if (topics.length === 0) return ERR_EMPTY;
-  let n = 2;
+function encodeFilterList(buf: Uint8Array, off: number, packetId: number, topics: string[], qos: number[] | null): number {
+  const remaining = filterListRemaining(packetId, topics, qos);
+  const size = totalSize(remaining);
+  if (size < 0) return size;
+  if (!hasRoom(buf, off, size)) return ERR_BUFFER_TOO_SMALL;
+  // [MQTT-3.8.1-1] / [MQTT-3.10.1-1] SUBSCRIBE and UNSUBSCRIBE have the fixed-header flags 0010.
+  let o = writeHeader(buf, off, ((qos !== null ? SUBSCRIBE : UNSUBSCRIBE) << 4) | 2, remaining);
+  buf[o++] = packetId >> 8;
+  buf[o++] = packetId & 0xff;
   for (let i = 0; i < topics.length; i++) {
-    const status = validateTopicFilter(topics[i]);
-    if (status < 0) return status;
-    n += stringFieldLength(topics[i]);
+    o = writeField(buf, o, topics[i]);
+    if (qos !== null) buf[o++] = qos[i];
   }
-  return n;
+  return o;
+}
+
+/**
+ * Size in bytes of a SUBSCRIBE to `topics[i]` at `qos[i]`, or a negative status: ERR_PACKET_ID,
+ * ERR_EMPTY, ERR_QOS, ERR_FILTER, ERR_UTF8, ERR_FIELD_TOO_LONG, ERR_REMAINING_LENGTH.
+ */
+export function subscribeSize(packetId: number, topics: string[], qos: number[]): number {
+  return totalSize(filterListRemaining(packetId, topics, qos));
+}
+
+/** Encodes a SUBSCRIBE at `off`. Returns the offset after it, or a status of `subscribeSize`, or ERR_BUFFER_TOO_SMALL. */
+export function encodeSubscribe(buf: Uint8Array, off: number, packetId: number, topics: string[], qos: number[]): number {
+  return encodeFilterList(buf, off, packetId, topics, qos);
+}
+
+/**
+ * Size in bytes of an UNSUBSCRIBE from `topics`, or a negative status: ERR_PACKET_ID, ERR_EMPTY,
+ * ERR_FILTER, ERR_UTF8, ERR_FIELD_TOO_LONG, ERR_REMAINING_LENGTH.
+ */
+export function unsubscribeSize(packetId: number, topics: string[]): number {
+  return totalSize(filterListRemaining(packetId, topics, null));
+}
+
+/** Encodes an UNSUBSCRIBE at `off`. Returns the offset after it, or a status of `unsubscribeSize`, or ERR_BUFFER_TOO_SMALL. */
+export function encodeUnsubscribe(buf: Uint8Array, off: number, packetId: number, topics: string[]): number {
+  return encodeFilterList(buf, off, packetId, topics, null);
 }
 
 function subackRemaining(packetId: number, granted: number[]): number {
@@ -326,6 +377,18 @@ function subackRemaining(packetId: number, granted: number[]): number {
 
 // ---------------------------------------------------------------------------------------------
 // Any packet, from its plain-object form.
+
+function subscriptionTopics(subs: Subscription[]): string[] {
+  const topics: string[] = [];
+  for (let i = 0; i < subs.length; i++) topics.push(subs[i].topic);
+  return topics;
+}
+
+function subscriptionQos(subs: Subscription[]): number[] {
+  const qos: number[] = [];
+  for (let i = 0; i < subs.length; i++) qos.push(subs[i].qos);
+  return qos;
+}
 
 /** Remaining length of `p`, or a negative status. */
 function remainingOf(p: Packet): number {
@@ -348,11 +411,11 @@ function remainingOf(p: Packet): number {
     case UNSUBACK:
       return isPacketId(p.packetId) ? 2 : ERR_PACKET_ID;
     case SUBSCRIBE:
-      return subscribeRemaining(p.packetId, p.subscriptions);
+      return filterListRemaining(p.packetId, subscriptionTopics(p.subscriptions), subscriptionQos(p.subscriptions));
     case SUBACK:
       return subackRemaining(p.packetId, p.granted);
     case UNSUBSCRIBE:
-      return unsubscribeRemaining(p.packetId, p.topics);
+      return filterListRemaining(p.packetId, p.topics, null);
     case PINGREQ:
     case PINGRESP:
     case DISCONNECT:
@@ -391,38 +454,23 @@ export function encodePacket(buf: Uint8Array, off: number, p: Packet): number {
       return encodeEmpty(buf, off, p.type);
     case CONNACK:
       return encodeConnack(buf, off, p.sessionPresent, p.returnCode);
-  }
-  const remaining = remainingOf(p);
-  const size = totalSize(remaining);
-  if (size < 0) return size;
-  if (!hasRoom(buf, off, size)) return ERR_BUFFER_TOO_SMALL;
-  let o: number;
-  switch (p.type) {
     case CONNECT:
-      return writeConnect(buf, off, p, remaining);
+      return encodeConnect(buf, off, p);
     case SUBSCRIBE:
-      // [MQTT-3.8.1-1] SUBSCRIBE has the fixed-header flags 0010.
-      o = writeHeader(buf, off, (SUBSCRIBE << 4) | 2, remaining);
-      buf[o++] = p.packetId >> 8;
-      buf[o++] = p.packetId & 0xff;
-      for (let i = 0; i < p.subscriptions.length; i++) {
-        o = writeField(buf, o, p.subscriptions[i].topic);
-        buf[o++] = p.subscriptions[i].qos;
-      }
-      return o;
+      return encodeSubscribe(buf, off, p.packetId, subscriptionTopics(p.subscriptions), subscriptionQos(p.subscriptions));
     case UNSUBSCRIBE:
-      // [MQTT-3.10.1-1] UNSUBSCRIBE has the fixed-header flags 0010.
-      o = writeHeader(buf, off, (UNSUBSCRIBE << 4) | 2, remaining);
-      buf[o++] = p.packetId >> 8;
-      buf[o++] = p.packetId & 0xff;
-      for (let i = 0; i < p.topics.length; i++) o = writeField(buf, o, p.topics[i]);
-      return o;
-    case SUBACK:
-      o = writeHeader(buf, off, SUBACK << 4, remaining);
+      return encodeUnsubscribe(buf, off, p.packetId, p.topics);
+    case SUBACK: {
+      const remaining = subackRemaining(p.packetId, p.granted);
+      const size = totalSize(remaining);
+      if (size < 0) return size;
+      if (!hasRoom(buf, off, size)) return ERR_BUFFER_TOO_SMALL;
+      let o = writeHeader(buf, off, SUBACK << 4, remaining);
       buf[o++] = p.packetId >> 8;
       buf[o++] = p.packetId & 0xff;
       for (let i = 0; i < p.granted.length; i++) buf[o++] = p.granted[i];
       return o;
+    }
   }
   return ERR_PACKET_TYPE;
 }

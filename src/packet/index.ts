@@ -1,14 +1,20 @@
 export * from "./types.ts";
-export { decodePacket, packetLength } from "./decode.ts";
+export { decodeFromBroker, decodePacket, packetLength } from "./decode.ts";
 export {
   encodeAck,
   encodeConnack,
+  encodeConnect,
   encodeEmpty,
   encodePacket,
   encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+  connectSize,
+  subscribeSize,
+  unsubscribeSize,
   packetSize,
   publishSize,
   remainingLengthSize,
 } from "./encode.ts";
-export { Receiver, type PacketSink } from "./receiver.ts";
+export { Receiver, type PacketDecoder, type PacketSink } from "./receiver.ts";
 export { readPacket } from "./read.ts";

@@ -6,8 +6,14 @@
  * is reported once and then drained as its bytes arrive; it is never buffered.
  */
 import { ERR_PACKET_TOO_LARGE, NEED_MORE } from "../status.ts";
-import { decodePacket, packetLength } from "./decode.ts";
+import { packetLength } from "./decode.ts";
 import { DecodedPacket } from "./types.ts";
+
+/**
+ * Decodes one whole packet: `decodePacket` (either side's packets) or `decodeFromBroker` (a
+ * client's; it keeps the broker-side decoders out of a client's bundle).
+ */
+export type PacketDecoder = (buf: Uint8Array, off: number, end: number, out: DecodedPacket) => number;
 
 /** Where the receiver hands its packets. One long-lived object, passed once. */
 export interface PacketSink {
@@ -37,6 +43,7 @@ export class Receiver {
   /** Reused for every packet handed to the sink. */
   readonly packet: DecodedPacket;
   private sink: PacketSink;
+  private decode: PacketDecoder;
   /**
    * The largest packet accepted. Kept apart from `buffer.length`: the buffer is rounded up to
    * MIN_BUFFER_BYTES so a split header always fits, but that must not raise the caller's limit
@@ -54,13 +61,17 @@ export class Receiver {
   /** Bumped by reset(), so a push notices that the sink reset it and stops. */
   private epoch = 0;
 
-  /** `maxPacketBytes` is the largest whole packet (fixed header included) to accept. */
-  constructor(maxPacketBytes: number, sink: PacketSink) {
+  /**
+   * `maxPacketBytes` is the largest whole packet (fixed header included) to accept; `decode` is
+   * `decodePacket` or `decodeFromBroker`.
+   */
+  constructor(maxPacketBytes: number, sink: PacketSink, decode: PacketDecoder) {
     this.buffer = new Uint8Array(maxPacketBytes > MIN_BUFFER_BYTES ? maxPacketBytes : MIN_BUFFER_BYTES);
     // Never above the buffer (a NaN limit must not let a packet overrun it).
     this.maxBytes = maxPacketBytes < this.buffer.length ? maxPacketBytes : this.buffer.length;
     this.packet = new DecodedPacket();
     this.sink = sink;
+    this.decode = decode;
   }
 
   /** Forgets any partial packet and lost framing; for a new connection. */
@@ -153,7 +164,7 @@ export class Receiver {
   }
 
   private deliver(buf: Uint8Array, off: number, len: number): void {
-    const status = decodePacket(buf, off, off + len, this.packet);
+    const status = this.decode(buf, off, off + len, this.packet);
     if (status < 0) this.sink.onPacketError(status, buf[off] >> 4, len);
     else this.sink.onPacket(buf, this.packet);
   }

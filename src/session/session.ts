@@ -24,11 +24,21 @@ import {
   UNSUBSCRIBE,
   type Bytes,
   type ConnectPacket,
-  type Packet,
-  type Subscription,
   type WillMessage,
 } from "../packet/types.ts";
-import { encodeAck, encodeEmpty, encodePacket, encodePublish, packetSize, publishSize } from "../packet/encode.ts";
+import {
+  connectSize,
+  encodeAck,
+  encodeConnect,
+  encodeEmpty,
+  encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+  publishSize,
+  subscribeSize,
+  unsubscribeSize,
+} from "../packet/encode.ts";
+import { decodeFromBroker } from "../packet/decode.ts";
 import { Receiver, type PacketSink } from "../packet/receiver.ts";
 import {
   ERR_CONNECT_TIMEOUT,
@@ -160,7 +170,7 @@ export class Session implements PacketSink {
       password: config.password,
       will: config.will,
     };
-    this.receiver = new Receiver(config.rxBytes, this);
+    this.receiver = new Receiver(config.rxBytes, this, decodeFromBroker);
     this.tx = new Uint8Array(config.txBytes);
     this.ackBuf = new Uint8Array(4);
     this.outbox = new Outbox(config.outboxBytes, config.outboxSlots);
@@ -184,7 +194,7 @@ export class Session implements PacketSink {
    * ERR_TX_TOO_LARGE when it does not fit the transmit buffer.
    */
   connectSize(): number {
-    const size = packetSize(this.connectPacket);
+    const size = connectSize(this.connectPacket);
     if (size < 0) return size;
     return size > this.tx.length ? ERR_TX_TOO_LARGE : size;
   }
@@ -200,7 +210,7 @@ export class Session implements PacketSink {
     this.state = AWAIT_CONNACK;
     this.connectStartMs = this.clock.now();
     this.lastReceiveMs = this.connectStartMs;
-    const end = encodePacket(this.tx, 0, this.connectPacket);
+    const end = encodeConnect(this.tx, 0, this.connectPacket);
     if (end > 0) this.send(this.tx, 0, end);
   }
 
@@ -616,17 +626,16 @@ export class Session implements PacketSink {
     return 0;
   }
 
-  /** The SUBSCRIBE or UNSUBSCRIBE packet of a request. */
-  private requestPacket(kind: number, packetId: number, topics: string[], qos: number[] | null): Packet {
-    if (kind !== SUBSCRIBE) return { type: UNSUBSCRIBE, packetId: packetId, topics: topics };
-    const subs: Subscription[] = [];
-    for (let i = 0; i < topics.length; i++) subs.push({ topic: topics[i], qos: (qos as number[])[i] });
-    return { type: SUBSCRIBE, packetId: packetId, subscriptions: subs };
+  /** Encodes the SUBSCRIBE or UNSUBSCRIBE of a request into tx; the offset after it or a status. */
+  private encodeRequest(kind: number, packetId: number, topics: string[], qos: number[] | null): number {
+    return kind === SUBSCRIBE
+      ? encodeSubscribe(this.tx, 0, packetId, topics, qos as number[])
+      : encodeUnsubscribe(this.tx, 0, packetId, topics);
   }
 
   private requestSize(kind: number, topics: string[], qos: number[] | null): number {
     // Packet id 1 stands in for the real one: the size does not depend on it.
-    const size = packetSize(this.requestPacket(kind, 1, topics, qos));
+    const size = kind === SUBSCRIBE ? subscribeSize(1, topics, qos as number[]) : unsubscribeSize(1, topics);
     if (size < 0) return size;
     return size > this.tx.length ? ERR_TX_TOO_LARGE : size;
   }
@@ -635,8 +644,7 @@ export class Session implements PacketSink {
     for (let i = 0; i < this.reqKind.length; i++) {
       if (this.state !== CONNECTED) return;
       if (this.reqKind[i] === FREE || this.reqSent[i]) continue;
-      const packet = this.requestPacket(this.reqKind[i], this.reqId[i], this.reqTopics[i] as string[], this.reqQos[i]);
-      const end = encodePacket(this.tx, 0, packet);
+      const end = this.encodeRequest(this.reqKind[i], this.reqId[i], this.reqTopics[i] as string[], this.reqQos[i]);
       this.reqSent[i] = 1;
       if (end > 0) this.send(this.tx, 0, end);
     }

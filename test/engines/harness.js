@@ -132,7 +132,7 @@ var transport = {
   open: function (host, port, events) {
     transport.opens++;
     transport.events = events;
-    transport.receiver = new MQ.Receiver(70000, broker.sink);
+    transport.receiver = new MQ.Receiver(70000, broker.sink, MQ.decodePacket);
     broker.link = transport;
     tasks.push(function () { if (broker.link === transport) events.onOpen(); });
   },

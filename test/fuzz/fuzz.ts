@@ -488,7 +488,7 @@ function checkReceiver(rng: Prng, input: Uint8Array, corpus: Uint8Array[], repor
     },
   };
   try {
-    receiver = new Receiver(capacity, sink);
+    receiver = new Receiver(capacity, sink, decodePacket);
   } catch (e) {
     fail("exception", "new Receiver: " + String(e));
     return;

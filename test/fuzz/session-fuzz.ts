@@ -44,6 +44,7 @@ import {
   SUBSCRIBE,
   UNSUBACK,
   UNSUBSCRIBE,
+  decodeFromBroker,
   decodePacket,
   encodeAck,
   encodeConnack,
@@ -448,7 +449,8 @@ function expect(state: StreamState, input: Uint8Array, rxBytes: number, d: Decod
       state.held = stream.slice(off);
       return e;
     }
-    const status = decodePacket(stream, off, off + len, d);
+    // What a client decodes: the types only a client sends are unexpected whatever their body.
+    const status = decodeFromBroker(stream, off, off + len, d);
     if (status < 0) {
       e.definite = status;
       return e;

@@ -26,6 +26,7 @@ import {
   UNSUBACK,
   UNSUBSCRIBE,
   Receiver,
+  decodePacket,
   encodePacket,
   packetSize,
   readPacket,
@@ -66,7 +67,7 @@ export class ScriptedConnection implements PacketSink {
     this.socket = socket;
     this.index = index;
     this.openedAtMs = Date.now();
-    this.receiver = new Receiver(broker.maxPacketBytes, this);
+    this.receiver = new Receiver(broker.maxPacketBytes, this, decodePacket);
     // A copy of its own, so that packets kept in `received` never share memory with the socket.
     socket.on("data", (chunk: Buffer) => this.receiver.push(new Uint8Array(chunk)));
     socket.on("error", () => socket.destroy());

@@ -2,9 +2,19 @@
  * Shared by the packet tests: comparing packets with their byte fields as bytes, and encoding
  * with each type's own encoder.
  */
-import { encodeAck, encodeConnack, encodeEmpty, encodePacket, encodePublish } from "../../src/packet/encode.ts";
+import {
+  encodeAck,
+  encodeConnack,
+  encodeConnect,
+  encodeEmpty,
+  encodePacket,
+  encodePublish,
+  encodeSubscribe,
+  encodeUnsubscribe,
+} from "../../src/packet/encode.ts";
 import {
   CONNACK,
+  CONNECT,
   DISCONNECT,
   PINGREQ,
   PINGRESP,
@@ -13,7 +23,9 @@ import {
   PUBLISH,
   PUBREC,
   PUBREL,
+  SUBSCRIBE,
   UNSUBACK,
+  UNSUBSCRIBE,
   type Bytes,
   type Packet,
 } from "../../src/packet/types.ts";
@@ -65,6 +77,12 @@ export function encodeDirect(buf: Uint8Array, off: number, p: Packet): number {
       return encodeEmpty(buf, off, p.type);
     case CONNACK:
       return encodeConnack(buf, off, p.sessionPresent, p.returnCode);
+    case CONNECT:
+      return encodeConnect(buf, off, p);
+    case SUBSCRIBE:
+      return encodeSubscribe(buf, off, p.packetId, p.subscriptions.map((s) => s.topic), p.subscriptions.map((s) => s.qos));
+    case UNSUBSCRIBE:
+      return encodeUnsubscribe(buf, off, p.packetId, p.topics);
   }
   return encodePacket(buf, off, p);
 }

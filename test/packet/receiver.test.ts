@@ -119,7 +119,7 @@ function randomCuts(length: number, seed: number, maxChunk: number): number[] {
 /** Runs `stream` through a fresh receiver cut at `cuts`; returns the events. */
 function run(maxPacketBytes: number, stream: Uint8Array, cuts: number[]): Event[] {
   const sink = new Recorder();
-  const receiver = new Receiver(maxPacketBytes, sink);
+  const receiver = new Receiver(maxPacketBytes, sink, decodePacket);
   feed(receiver, stream, cuts);
   assert.equal(receiver.pending(), 0, "bytes left pending at the end of the stream");
   return sink.events;
@@ -281,7 +281,7 @@ describe("packets larger than maxPacketBytes", () => {
       }
       for (const plan of plans) {
         const sink = new Recorder();
-        const receiver = new Receiver(64, sink);
+        const receiver = new Receiver(64, sink, decodePacket);
         receiver.buffer.fill(0);
         // The payload bytes (0xa5) must never be copied into the receive buffer.
         feed(receiver, stream, plan.cuts, () => {
@@ -296,7 +296,7 @@ describe("packets larger than maxPacketBytes", () => {
   test("pending() counts the bytes still to drain", () => {
     const big = bigPublish(1000);
     const sink = new Recorder();
-    const receiver = new Receiver(64, sink);
+    const receiver = new Receiver(64, sink, decodePacket);
     receiver.push(big.bytes.subarray(0, 10));
     assert.equal(receiver.pending(), big.length - 10);
     receiver.push(big.bytes.subarray(10, big.length - 1));
@@ -326,7 +326,7 @@ describe("errors", () => {
       const expected: Event[] = [...expectedPackets(before), { error: bad.status, type: bad.type, length: 0 }];
       for (const plan of cutPlans(stream, true)) {
         const sink = new Recorder();
-        const receiver = new Receiver(LARGEST, sink);
+        const receiver = new Receiver(LARGEST, sink, decodePacket);
         feed(receiver, stream, plan.cuts);
         // More input, even valid packets, changes nothing.
         receiver.push(fresh);
@@ -374,7 +374,7 @@ describe("errors", () => {
       }
       for (const plan of cutPlans(stream, false)) {
         const sink = new Recorder();
-        feed(new Receiver(LARGEST, sink), stream, plan.cuts);
+        feed(new Receiver(LARGEST, sink, decodePacket), stream, plan.cuts);
         assert.deepEqual(sink.events, expected, bad.name + ", " + plan.label);
       }
     }
@@ -411,7 +411,7 @@ describe("the sink drives the receiver", () => {
     for (let at = 0; at < packets.length; at++) {
       for (const plan of cutPlans(stream, true)) {
         const sink = new Resetter(at);
-        const receiver = new Receiver(LARGEST, sink);
+        const receiver = new Receiver(LARGEST, sink, decodePacket);
         sink.receiver = receiver;
         // Find the chunk that completes packet `at`: everything after it in that chunk is dropped;
         // later chunks are pushed into the reset receiver and begin at arbitrary points.
@@ -439,7 +439,7 @@ describe("the sink drives the receiver", () => {
     const big = validVectors.find((v) => v.bytes.length > 200 && v.bytes.length < 260);
     assert.ok(big);
     const sink = new Resetter(1);
-    const receiver = new Receiver(40, sink);
+    const receiver = new Receiver(40, sink, decodePacket);
     sink.receiver = receiver;
     // First packet, then the big one's first 50 bytes in the same chunk.
     receiver.push(concat([small[0].bytes, big.bytes.slice(0, 50)]));
@@ -483,7 +483,7 @@ describe("the sink drives the receiver", () => {
     }
     for (const plan of cutPlans(input, false)) {
       const sink = new Echo();
-      feed(new Receiver(LARGEST, sink), input, plan.cuts);
+      feed(new Receiver(LARGEST, sink, decodePacket), input, plan.cuts);
       assert.equal(sink.errors, 0);
       const out = new DecodedPacket();
       const got: Packet[] = [];
@@ -508,10 +508,14 @@ describe("large packets split across chunks (the bulk copy path)", () => {
     encodePacket(bytes, 0, packet);
     for (const step of [1, 7, 255, 256, 257, 1000, 1460, 3000]) {
       const got: Packet[] = [];
-      const r = new Receiver(25000, {
-        onPacket: (buf, d) => got.push(readPacket(buf, d)),
-        onPacketError: (status) => assert.fail("error " + status),
-      });
+      const r = new Receiver(
+        25000,
+        {
+          onPacket: (buf, d) => got.push(readPacket(buf, d)),
+          onPacketError: (status) => assert.fail("error " + status),
+        },
+        decodePacket,
+      );
       for (let off = 0; off < bytes.length; off += step) {
         const n = Math.min(step, bytes.length - off);
         // The chunk sits inside junk, guarded: the receiver may read [off, off + n) only.

@@ -7,18 +7,28 @@ import assert from "node:assert/strict";
 import {
   NEED_MORE,
   ERR_REMAINING_LENGTH,
+  ERR_UNEXPECTED_PACKET,
 } from "../../src/status.ts";
 import {
+  connectSize,
+  decodeFromBroker,
   decodePacket,
   encodePacket,
   packetLength,
   packetSize,
   publishSize,
   readPacket,
+  subscribeSize,
+  unsubscribeSize,
 } from "../../src/packet/index.ts";
 import {
+  CONNECT,
   DecodedPacket,
+  DISCONNECT,
+  PINGREQ,
   PUBLISH,
+  SUBSCRIBE,
+  UNSUBSCRIBE,
   type Packet,
 } from "../../src/packet/types.ts";
 import { invalidVectors, validVectors } from "../vectors/packets.ts";
@@ -71,6 +81,12 @@ describe("valid vectors", () => {
           const p = v.packet;
           assert.equal(publishSize(p.topic, p.payload, p.qos, p.dup, p.packetId), v.bytes.length);
         }
+        if (v.packet.type === CONNECT) assert.equal(connectSize(v.packet), v.bytes.length);
+        if (v.packet.type === SUBSCRIBE) {
+          const subs = v.packet.subscriptions;
+          assert.equal(subscribeSize(v.packet.packetId, subs.map((s) => s.topic), subs.map((s) => s.qos)), v.bytes.length);
+        }
+        if (v.packet.type === UNSUBSCRIBE) assert.equal(unsubscribeSize(v.packet.packetId, v.packet.topics), v.bytes.length);
         // Exactly the room needed, at offset 0.
         const exact = new Uint8Array(size);
         assert.equal(encodePacket(exact, 0, v.packet), size);
@@ -99,6 +115,16 @@ describe("valid vectors", () => {
         assert.equal(decodePacket(buf, off, buf.length, out), bytes.length);
         assert.equal(out.bodyOff > off, true);
         assert.deepEqual(normalize(readPacket(buf, out)), normalize(v.packet));
+      });
+
+      test("decode as a client", () => {
+        const bytes = Uint8Array.from(v.bytes);
+        const t = v.packet.type;
+        const clientOnly = t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE || t === PINGREQ || t === DISCONNECT;
+        const status = decodeFromBroker(bytes, 0, bytes.length, out);
+        assert.equal(status, clientOnly ? ERR_UNEXPECTED_PACKET : bytes.length);
+        assert.equal(out.type, t);
+        if (!clientOnly) assert.deepEqual(normalize(readPacket(bytes, out)), normalize(v.packet));
       });
 
       test("round trip", () => {
@@ -135,6 +161,12 @@ describe("invalid vectors", () => {
       const buf = new Uint8Array(bytes.length + 9);
       buf.set(bytes, 5);
       assert.equal(decodePacket(buf, 5, buf.length, out), v.status);
+      // A client's decoder agrees, except that it refuses a client's packet types outright.
+      const t = bytes[0] >> 4;
+      const clientOnly = t === CONNECT || t === SUBSCRIBE || t === UNSUBSCRIBE || t === PINGREQ || t === DISCONNECT;
+      const asClient = decodeFromBroker(bytes, 0, bytes.length, out);
+      if (clientOnly && v.status !== NEED_MORE && asClient === ERR_UNEXPECTED_PACKET) return;
+      assert.equal(asClient, v.status);
     });
   }
 });
