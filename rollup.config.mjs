@@ -3,6 +3,7 @@
 //                              a subset of ES2015 and hoists nothing, and duktape (ES5.1) runs it
 //                              in the tests.
 //   dist/kaluma/mcu-mqtt.js    CommonJS for Kaluma's JerryScript 2.4 (ES2019: no `?.`, no `??=`).
+//   dist/<runtime>/mcu-mqtt-qos0.js  the QoS 0-only client of each, for the smallest boards.
 // TypeScript is only transpiled here; `npm run typecheck` checks the types.
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -11,8 +12,8 @@ import { transform } from "esbuild";
 import { privateNames } from "./scripts/private-names.mjs";
 
 const TARGETS = {
-  espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts" },
-  kaluma: { ts: ts.ScriptTarget.ES2019, esbuild: "es2019", entry: "boards/kaluma/index.ts" },
+  espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts", qos0: "boards/espruino/qos0.ts" },
+  kaluma: { ts: ts.ScriptTarget.ES2019, esbuild: "es2019", entry: "boards/kaluma/index.ts", qos0: "boards/kaluma/qos0.ts" },
 };
 
 /** Replaces src/build-flags.ts with this bundle's constants, so dead branches are dropped. */
@@ -111,6 +112,8 @@ for (const runtime of Object.keys(TARGETS)) {
   const entry = TARGETS[runtime].entry;
   if (!existsSync(entry)) continue;
   configs.push(bundle(runtime, entry, `dist/${runtime}/mcu-mqtt.js`, { DEBUG: false }));
+  // The QoS 0-only client (src/lite.ts) for the boards with the least memory.
+  configs.push(bundle(runtime, TARGETS[runtime].qos0, `dist/${runtime}/mcu-mqtt-qos0.js`, { DEBUG: false }));
 }
 // The portable core alone, for the small-engine harnesses and the size table.
 configs.push(bundle("espruino", "src/index.ts", "dist/core/mcu-mqtt-core.es5.js", { DEBUG: false }));

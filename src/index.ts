@@ -22,3 +22,10 @@ export {
   type Granted,
   type MqttError,
 } from "./client.ts";
+export {
+  LiteClient,
+  createLiteClient,
+  type LiteOptions,
+  type LiteCallback,
+  type LiteMessageHandler,
+} from "./lite.ts";

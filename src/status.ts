@@ -69,6 +69,10 @@ export const ERR_REFUSED = -28;
 export const ERR_SUBSCRIBE_REFUSED = -29;
 /** The transport closed or could not open. */
 export const ERR_CONNECTION_LOST = -30;
+/** A QoS 0 message was dropped: the client was not connected (QoS 0-only client). */
+export const ERR_NOT_CONNECTED = -31;
+/** A QoS 0 message was dropped: the transport is still sending earlier bytes (QoS 0-only client). */
+export const ERR_BUSY = -32;
 
 const NAMES: string[] = [
   "ok",
@@ -102,6 +106,8 @@ const NAMES: string[] = [
   "connection refused",
   "subscription refused",
   "connection lost",
+  "not connected",
+  "transport busy: wait for drain",
 ];
 
 /** A short English description of a status code, for errors and logs. */

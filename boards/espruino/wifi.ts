@@ -4,7 +4,10 @@
  * The modules retry a lost network by themselves on some boards and not on others, so
  * `keepWifi` asks again after a loss.
  */
-import type { Client } from "../../src/client.ts";
+/** What keeping the network needs of a client (the full one or the QoS 0 one). */
+export interface Reconnectable {
+  reconnect(): unknown;
+}
 
 declare const require: (name: string) => any;
 declare const setTimeout: (callback: () => void, ms: number) => unknown;
@@ -42,7 +45,7 @@ export function joinWifi(options: WifiOptions, callback?: (err: unknown) => void
  * and once `'connected'` it reconnects the client at once instead of after its backoff.
  * Returns a function that stops watching.
  */
-export function keepWifi(client: Client, options: WifiOptions): () => void {
+export function keepWifi(client: Reconnectable, options: WifiOptions): () => void {
   const wifi = wifiModule(options.module);
   const retryMs = options.retryMs && options.retryMs > 0 ? options.retryMs : 10000;
   let retry: unknown = undefined;

@@ -6,7 +6,12 @@
  * So a join is confirmed with `getConnection`, and the link is polled after every failed or lost
  * MQTT connection.
  */
-import type { Client } from "../../src/client.ts";
+/** What keeping the network needs of a client (the full one or the QoS 0 one). */
+export interface Reconnectable {
+  reconnect(): unknown;
+  on(event: "close", listener: () => void): unknown;
+  off(event: "close", listener: () => void): unknown;
+}
 
 declare const require: (name: string) => any;
 declare const millis: () => number;
@@ -61,7 +66,7 @@ export function joinWifi(options: WifiOptions, callback?: (err: Error | null, in
  * MQTT connection the link is polled with `getConnection`, and joined again when it is down.
  * Returns a function that stops watching.
  */
-export function keepWifi(client: Client, options: WifiOptions): () => void {
+export function keepWifi(client: Reconnectable, options: WifiOptions): () => void {
   const rejoinMs = options.rejoinMs !== undefined && options.rejoinMs > 0 ? options.rejoinMs : 15000;
   let lastJoinMs = -1;
   let stopped = false;

@@ -23,7 +23,7 @@ function makeEmitter(obj) {
 function fakeSocket(kind, onConnect) {
   boardLinks++;
   var socket = makeEmitter({});
-  var receiver = new MQ.Receiver(70000, broker.sink, MQ.decodePacket);
+  var receiver = new CODEC.Receiver(70000, broker.sink, CODEC.decodePacket);
   var open = true;
   // The broker's side of this connection: what harness.js calls to deliver bytes or hang up.
   var link = {

@@ -23,9 +23,27 @@ const EXPECTED_STEPS = [
   "ended",
 ];
 
-function check(report: HarnessReport): void {
+const QOS0_STEPS = [
+  "connected",
+  "connect carries will and credentials",
+  "subscribed",
+  "a QoS 1 publish is refused by this build",
+  "publishes written",
+  "qos 0 round trip",
+  "every byte value survives",
+  "16 KB payload survives",
+  "each message delivered once",
+  "keepalive ping",
+  "offline after drop",
+  "the drop is reported as an error",
+  "reconnected after drop",
+  "subscription restored after reconnect",
+  "ended",
+];
+
+function check(report: HarnessReport, steps = EXPECTED_STEPS): void {
   assert.deepEqual(report.errors, []);
-  assert.deepEqual(report.steps.map((s) => s.name), EXPECTED_STEPS);
+  assert.deepEqual(report.steps.map((s) => s.name), steps);
   for (const s of report.steps) assert.ok(s.ok, `step "${s.name}" failed (detail: ${JSON.stringify(s.detail)})`);
 }
 
@@ -39,6 +57,17 @@ describe("core bundle, ES5 build", () => {
       return;
     }
     check(runInDuktape(es5));
+  });
+});
+
+describe("core bundle, ES5 build, QoS 0-only client", () => {
+  test("runs the QoS 0 scenario in duktape", (t) => {
+    if (!duktapeAvailable()) {
+      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
+      t.skip("duktape not installed: apt-get install duktape");
+      return;
+    }
+    check(runInDuktape(bundleText("dist/core/mcu-mqtt-core.es5.js"), null, "qos0"), QOS0_STEPS);
   });
 });
 
@@ -68,5 +97,26 @@ describe("Kaluma board bundle (dist/kaluma/mcu-mqtt.js)", () => {
   test("parses as ES2019", () => parseAs(bundle, 2019));
   test("runs the scenario in QuickJS over a faked Kaluma net (paced writes, no drain)", async () => {
     check(await runInQuickJS(bundle, "kaluma"));
+  });
+});
+
+describe("Espruino QoS 0 bundle (dist/espruino/mcu-mqtt-qos0.js)", () => {
+  const bundle = bundleText("dist/espruino/mcu-mqtt-qos0.js");
+  test("parses as ES5", () => parseAs(bundle, 5));
+  test("runs the QoS 0 scenario in duktape over a faked Espruino net", (t) => {
+    if (!duktapeAvailable()) {
+      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
+      t.skip("duktape not installed: apt-get install duktape");
+      return;
+    }
+    check(runInDuktape(bundle, "espruino", "qos0"), QOS0_STEPS);
+  });
+});
+
+describe("Kaluma QoS 0 bundle (dist/kaluma/mcu-mqtt-qos0.js)", () => {
+  const bundle = bundleText("dist/kaluma/mcu-mqtt-qos0.js");
+  test("parses as ES2019", () => parseAs(bundle, 2019));
+  test("runs the QoS 0 scenario in QuickJS over a faked Kaluma net", async () => {
+    check(await runInQuickJS(bundle, "kaluma", "qos0"), QOS0_STEPS);
   });
 });

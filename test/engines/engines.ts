@@ -31,17 +31,31 @@ const boardFakes = () => readFileSync(join(root, "test/engines/board-fakes.js"),
 /** Which runtime's APIs to fake so that a board bundle's own connect() runs; none for the core. */
 export type Board = "espruino" | "kaluma" | null;
 
-/**
- * A script that loads a CommonJS bundle the way a module loader does (in a function scope of its
- * own, with `exports` and `module`), defines `MQ` from it, then runs the harness.
- */
-function program(bundle: string, board: Board): string {
+/** Which client API the harness drives: the full client, or the QoS 0-only one. */
+export type Flavor = "full" | "qos0";
+
+/** A CommonJS bundle loaded the way a module loader does: in a scope of its own, with `exports` and `module`. */
+function moduleExpression(bundle: string): string {
   return (
-    (board ? "var BOARD = " + JSON.stringify(board) + ";\n" + boardFakes() + "\n" : "") +
-    "var MQ = (function () { var exports = {}; var module = { exports: exports };\n" +
+    "(function () { var exports = {}; var module = { exports: exports };\n" +
     "(function (exports, module) {\n" +
     bundle +
-    "\n})(exports, module);\nreturn module.exports;\n})();\n" +
+    "\n})(exports, module);\nreturn module.exports;\n})()"
+  );
+}
+
+/**
+ * The script: `MQ` is the bundle under test. The harness's scripted broker needs the codec, which
+ * a board bundle does not export: for those the core bundle is loaded beside it as `CODEC`.
+ */
+function program(bundle: string, board: Board, flavor: Flavor): string {
+  const codec = board ? "var CODEC = " + moduleExpression(readFileSync(join(root, "dist/core/mcu-mqtt-core.es5.js"), "utf8")) + ";\n" : "";
+  return (
+    codec +
+    (board ? "var BOARD = " + JSON.stringify(board) + ";\n" + boardFakes() + "\n" : "") +
+    "var MQ = " + moduleExpression(bundle) + ";\n" +
+    (board ? "" : "var CODEC = MQ;\n") +
+    "var QOS0_ONLY = " + (flavor === "qos0") + ";\n" +
     harness()
   );
 }
@@ -52,10 +66,10 @@ export function duktapeAvailable(): boolean {
 }
 
 /** Runs the harness on `bundle` in duktape (the `duk` command). */
-export function runInDuktape(bundle: string, board: Board = null): HarnessReport {
+export function runInDuktape(bundle: string, board: Board = null, flavor: Flavor = "full"): HarnessReport {
   const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-duk-"));
   const file = join(dir, "run.js");
-  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle, board));
+  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle, board, flavor));
   const res = spawnSync("duk", [file], { encoding: "utf8", timeout: 60000 });
   const line = (res.stdout || "").split("\n").find((l) => l.startsWith("REPORT "));
   if (!line) throw new Error("duktape gave no report (exit " + res.status + "):\n" + res.stdout + res.stderr);
@@ -63,7 +77,7 @@ export function runInDuktape(bundle: string, board: Board = null): HarnessReport
 }
 
 /** Runs the harness on `bundle` in QuickJS (quickjs-emscripten, in-process). */
-export async function runInQuickJS(bundle: string, board: Board = null): Promise<HarnessReport> {
+export async function runInQuickJS(bundle: string, board: Board = null, flavor: Flavor = "full"): Promise<HarnessReport> {
   const QuickJS = await getQuickJS();
   const vm = QuickJS.newContext();
   let reported: string | null = null;
@@ -73,7 +87,7 @@ export async function runInQuickJS(bundle: string, board: Board = null): Promise
     });
     vm.setProp(vm.global, "report", fn);
     fn.dispose();
-    const result = vm.evalCode(program(bundle, board), "harness.js");
+    const result = vm.evalCode(program(bundle, board, flavor), "harness.js");
     if (result.error) {
       const err = vm.dump(result.error);
       result.error.dispose();

@@ -1,0 +1,33 @@
+/**
+ * mcu-mqtt's QoS 0-only build for Espruino: the smallest client, for boards with the least free
+ * memory (ESP8266, a stock ESP32 build). See src/lite.ts for what it does and leaves out.
+ *
+ *   var mqtt = require("mcu-mqtt-qos0");
+ *   var client = mqtt.connect({ host: "192.168.1.10", clientId: "esp8266-1" });
+ *   client.on("connect", function () { client.publish("nodes/esp8266-1/status", "online", { retain: true }); });
+ */
+import { createLiteClient, LiteClient, type LiteOptions } from "../../src/lite.ts";
+import { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
+import { joinWifi, keepWifi, type WifiOptions } from "./wifi.ts";
+
+export { LiteClient, createLiteClient, type LiteOptions, type LiteCallback, type LiteMessageHandler } from "../../src/lite.ts";
+export { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
+export { joinWifi, keepWifi, type WifiOptions };
+
+export interface EspruinoLiteOptions extends LiteOptions {
+  /** TLS through `require("tls")` (ESP32, Espruino WiFi firmware built with it). */
+  tls?: EspruinoTlsOptions | boolean;
+  /** Flow control and scratch sizes of the transport. */
+  transport?: EspruinoTransportOptions;
+  /** Keep this Wi-Fi network joined (see `keepWifi`). */
+  wifi?: WifiOptions;
+}
+
+/** Creates a QoS 0-only client on this board and starts connecting. */
+export function connect(options: EspruinoLiteOptions): LiteClient {
+  const t: EspruinoTransportOptions = Object.assign({}, options.transport);
+  if (options.tls) t.tls = options.tls;
+  const client = createLiteClient(options, espruinoBoard(t));
+  if (options.wifi) keepWifi(client, options.wifi);
+  return client;
+}
