@@ -15,7 +15,7 @@ import { Client, type ClientOptions } from "../../src/client.ts";
 import { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
 import { keepWifi, type WifiOptions } from "./wifi.ts";
 
-export * from "../../src/index.ts";
+export * from "../../src/public.ts";
 export {
   EspruinoTransport,
   espruinoBoard,

@@ -13,7 +13,7 @@ import { Client, type ClientOptions } from "../../src/client.ts";
 import { kalumaBoard, type KalumaTransportOptions } from "./transport.ts";
 import { keepWifi, type WifiOptions } from "./wifi.ts";
 
-export * from "../../src/index.ts";
+export * from "../../src/public.ts";
 export { KalumaTransport, kalumaBoard, kalumaClock, kalumaTimers, type KalumaTransportOptions } from "./transport.ts";
 export { joinWifi, keepWifi, wifiDevice, type WifiOptions } from "./wifi.ts";
 
