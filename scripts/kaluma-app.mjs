@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Bundles a Kaluma app that does `require("mcu-mqtt")` into the one script a Pico W runs:
+// Bundles a Kaluma app that does `require("mcu-mqtt")` (or `require("mcu-mqtt/qos0")`, the QoS
+// 0-only client) into the one script a Pico W runs:
 // Kaluma's require() resolves only built-in modules, so mcu-mqtt (the Kaluma bundle) is inlined
 // and the runtime's own modules stay require() calls. Output is ES2019, which JerryScript 2.4
 // parses. Then: npx kaluma write <out> --port /dev/ttyACM0
@@ -16,6 +17,7 @@ if (!input || !output) {
 }
 const root = new URL("..", import.meta.url).pathname;
 const lib = resolve(root, "dist/kaluma/mcu-mqtt.js");
+const libQos0 = resolve(root, "dist/kaluma/mcu-mqtt-qos0.js");
 if (!existsSync(lib)) {
   console.error("dist/kaluma/mcu-mqtt.js is missing: run `npm run build:bundles` first");
   process.exit(1);
@@ -34,7 +36,7 @@ const result = await build({
   target: "es2019",
   minify: true,
   external: BUILTINS,
-  alias: { "mcu-mqtt": lib },
+  alias: { "mcu-mqtt/qos0": libQos0, "mcu-mqtt": lib },
   logLevel: "warning",
   metafile: true,
 });

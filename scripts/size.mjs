@@ -10,9 +10,12 @@ const root = new URL("..", import.meta.url).pathname;
 // Goal for the full Espruino bundle: the size of Espruino's own MQTT module (QoS 0 only).
 const ESPRUINO_MQTT_MODULE = 6160;
 
+// The QoS 0-only build is held to the same figure: it is what that module offers.
 const BUNDLES = [
   { file: "dist/espruino/mcu-mqtt.js", what: "Espruino, full (ES5)", budget: ESPRUINO_MQTT_MODULE },
+  { file: "dist/espruino/mcu-mqtt-qos0.js", what: "Espruino, QoS 0 only (ES5)", budget: ESPRUINO_MQTT_MODULE },
   { file: "dist/kaluma/mcu-mqtt.js", what: "Kaluma, full (ES2019)", budget: null },
+  { file: "dist/kaluma/mcu-mqtt-qos0.js", what: "Kaluma, QoS 0 only (ES2019)", budget: null },
   { file: "dist/core/mcu-mqtt-core.es5.js", what: "core, every export (ES5)", budget: null },
   { file: "dist/core/mcu-mqtt-core.es2019.js", what: "core, every export (ES2019)", budget: null },
 ];

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -24,4 +25,18 @@ test("npm run build makes the entry in exports and the bin, and both work", { ti
   const help = execFileSync(process.execPath, [join(root, pkg.bin["mcu-mqtt"]), "--help"], { encoding: "utf8" });
   assert.match(help, /mcu-mqtt pub/);
   assert.match(help, /mcu-mqtt sub/);
+});
+
+test("the board bundles are reachable through package.json exports and load as CommonJS", () => {
+  execFileSync("npx", ["rollup", "-c", "--silent"], { cwd: root, stdio: "pipe" });
+  // The package requiring itself by name goes through its own `exports`, as a bundler would.
+  const requireHere = createRequire(join(root, "package.json"));
+  for (const [path, qos0] of [["mcu-mqtt/espruino", false], ["mcu-mqtt/espruino/qos0", true], ["mcu-mqtt/kaluma", false], ["mcu-mqtt/kaluma/qos0", true]] as const) {
+    const mod = requireHere(path);
+    assert.equal(typeof mod.connect, "function", path + " exports connect");
+    assert.equal(typeof mod.LiteClient, qos0 ? "function" : "undefined", path);
+    assert.equal(typeof mod.Client, qos0 ? "undefined" : "function", path);
+    // The codec's broker side is not in any board bundle.
+    assert.equal(mod.encodePacket, undefined, path);
+  }
 });
