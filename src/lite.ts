@@ -112,12 +112,12 @@ export class LiteClient implements TransportEvents, PacketSink {
   /** One of OPENING .. ENDED (read it; the client alone changes it). */
   state = OPENING;
   private board: Board;
-  private host: string;
-  private port: number;
+  private brokerHost: string;
+  private brokerPort: number;
   private connectPacket: ConnectPacket;
   private keepaliveMs: number;
-  private pingTimeoutMs: number;
-  private connectTimeoutMs: number;
+  private pingWaitMs: number;
+  private openWaitMs: number;
   private minDelayMs: number;
   /** 0 when reconnecting is off. */
   private maxDelayMs: number;
@@ -125,7 +125,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   private tx: Uint8Array;
   private receiver: Receiver;
   /** The single timer: connect deadline, keepalive check or backoff, by state. */
-  private timer: unknown = null;
+  private timerHandle: unknown = null;
   private writable = true;
   private lastSendMs = 0;
   private lastReceiveMs = 0;
@@ -150,13 +150,13 @@ export class LiteClient implements TransportEvents, PacketSink {
 
   constructor(options: LiteOptions, board: Board) {
     this.board = board;
-    this.host = options.host ? options.host : "127.0.0.1";
-    this.port = options.port ? options.port : 1883;
+    this.brokerHost = options.host ? options.host : "127.0.0.1";
+    this.brokerPort = options.port ? options.port : 1883;
     const keepalive = options.keepalive !== undefined ? options.keepalive : 60;
     this.keepaliveMs = keepalive * 1000;
     const ping = this.keepaliveMs < 30000 ? this.keepaliveMs : 30000;
-    this.pingTimeoutMs = options.pingTimeoutMs ? options.pingTimeoutMs : ping;
-    this.connectTimeoutMs = options.connectTimeoutMs ? options.connectTimeoutMs : 30000;
+    this.pingWaitMs = options.pingTimeoutMs ? options.pingTimeoutMs : ping;
+    this.openWaitMs = options.connectTimeoutMs ? options.connectTimeoutMs : 30000;
     const reconnect = options.reconnect;
     this.minDelayMs = reconnect && reconnect.minMs ? reconnect.minMs : 1000;
     this.maxDelayMs = reconnect === false ? 0 : reconnect && reconnect.maxMs ? reconnect.maxMs : 30000;
@@ -190,7 +190,7 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.reqCallbacks.push(null);
       this.reqSubscribe.push(false);
     }
-    this.open();
+    this.openLink();
   }
 
   // -------------------------------------------------------------------------------------------
@@ -215,7 +215,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     return this;
   }
 
-  private emit(event: string, a?: unknown, b?: unknown, c?: unknown): void {
+  private emitEvent(event: string, a?: unknown, b?: unknown, c?: unknown): void {
     const list = this.listeners[event];
     if (!list) return;
     for (let i = 0; i < list.length; i++) {
@@ -223,7 +223,7 @@ export class LiteClient implements TransportEvents, PacketSink {
         list[i](a, b, c);
       } catch (e) {
         // A throwing listener must not break the client.
-        if (event !== "error") this.emit("error", e);
+        if (event !== "error") this.emitEvent("error", e);
       }
     }
   }
@@ -250,7 +250,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     const status = this.state !== CONNECTED ? ERR_NOT_CONNECTED : this.writable ? 0 : ERR_BUSY;
     if (status === 0) this.send(end);
     if (callback) callback(status === 0 ? null : mqttError(status));
-    else if (status < 0) this.emit("error", mqttError(status));
+    else if (status < 0) this.emitEvent("error", mqttError(status));
     return status === 0;
   }
 
@@ -290,7 +290,7 @@ export class LiteClient implements TransportEvents, PacketSink {
    * Does nothing while a connection is open or being opened, and after `end()`.
    */
   reconnect(): this {
-    if (this.state === WAITING || this.state === IDLE) this.open();
+    if (this.state === WAITING || this.state === IDLE) this.openLink();
     return this;
   }
 
@@ -313,7 +313,7 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.state = ENDING;
       this.board.transport.close();
     } else {
-      this.finish();
+      this.becomeEnded();
     }
     return this;
   }
@@ -339,7 +339,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   onDrain(): void {
     if (this.writable) return;
     this.writable = true;
-    if (this.state === CONNECTED) this.emit("drain");
+    if (this.state === CONNECTED) this.emitEvent("drain");
   }
 
   onClose(reason: unknown): void {
@@ -348,7 +348,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     this.connected = false;
     this.receiver.reset();
     if (state === ENDING) {
-      this.finish();
+      this.becomeEnded();
       return;
     }
     this.setTimer(-1);
@@ -365,8 +365,8 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.setTimer(this.delayMs / 2 + random() * (this.delayMs / 2));
       this.delayMs = this.delayMs * 2 < this.maxDelayMs ? this.delayMs * 2 : this.maxDelayMs;
     }
-    if (state !== DROPPING) this.emit("error", lostError(reason ? reason : "connection closed"));
-    this.emit("close");
+    if (state !== DROPPING) this.emitEvent("error", lostError(reason ? reason : "connection closed"));
+    this.emitEvent("close");
   }
 
   // -------------------------------------------------------------------------------------------
@@ -388,11 +388,11 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.lastReceiveMs = this.board.clock.now();
       this.setTimer(this.keepaliveMs > 0 ? this.keepaliveMs : -1);
       this.restore();
-      this.emit("connect");
+      this.emitEvent("connect");
       return;
     }
     if (type === PUBLISH && p.qos === 0) {
-      this.emit("message", decodeUtf8(buf, p.topicOff, p.topicLen), buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
+      this.emitEvent("message", decodeUtf8(buf, p.topicOff, p.topicLen), buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
     } else if (type === PINGRESP) {
       this.pingSentMs = -1;
     } else if (type === SUBACK || type === UNSUBACK) {
@@ -405,7 +405,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   onPacketError(status: number, type: number, length: number): void {
     if (status === ERR_PACKET_TOO_LARGE) {
       // Drained by the receiver; the stream stays in step.
-      this.emit("error", mqttError(status, "dropped a packet of type " + type + " and " + length + " bytes: larger than rxBytes"));
+      this.emitEvent("error", mqttError(status, "dropped a packet of type " + type + " and " + length + " bytes: larger than rxBytes"));
       return;
     }
     // [MQTT-4.8.0-1] a malformed packet closes the network connection.
@@ -415,10 +415,10 @@ export class LiteClient implements TransportEvents, PacketSink {
   // -------------------------------------------------------------------------------------------
   // Internals
 
-  private open(): void {
+  private openLink(): void {
     this.state = OPENING;
-    this.setTimer(this.connectTimeoutMs);
-    this.board.transport.open(this.host, this.port, this);
+    this.setTimer(this.openWaitMs);
+    this.board.transport.open(this.brokerHost, this.brokerPort, this);
   }
 
   /** Reports `err` and closes the transport; onClose continues. */
@@ -426,13 +426,13 @@ export class LiteClient implements TransportEvents, PacketSink {
     this.state = DROPPING;
     this.connected = false;
     this.setTimer(-1);
-    this.emit("error", err);
+    this.emitEvent("error", err);
     if (this.state === DROPPING) this.board.transport.close();
   }
 
-  private finish(): void {
+  private becomeEnded(): void {
     this.state = ENDED;
-    this.emit("end");
+    this.emitEvent("end");
     const callback = this.endCallback;
     this.endCallback = null;
     if (callback) callback();
@@ -447,25 +447,25 @@ export class LiteClient implements TransportEvents, PacketSink {
 
   /** Clears the timer and, for `ms` ≥ 0, sets it again. */
   private setTimer(ms: number): void {
-    if (this.timer !== null) this.board.timers.clear(this.timer);
-    this.timer = null;
+    if (this.timerHandle !== null) this.board.timers.clear(this.timerHandle);
+    this.timerHandle = null;
     if (ms < 0) return;
     const self = this;
-    this.timer = this.board.timers.set(function () {
-      self.timer = null;
-      self.onTimer();
+    this.timerHandle = this.board.timers.set(function () {
+      self.timerHandle = null;
+      self.timerFired();
     }, ms);
   }
 
-  private onTimer(): void {
+  private timerFired(): void {
     const state = this.state;
-    if (state === WAITING) return this.open();
+    if (state === WAITING) return this.openLink();
     if (state === OPENING || state === CONNECTING) return this.drop(mqttError(ERR_CONNECT_TIMEOUT));
     if (state !== CONNECTED) return;
     const now = this.board.clock.now();
     const ka = this.keepaliveMs;
     if (this.pingSentMs >= 0) {
-      if (now - this.pingSentMs >= this.pingTimeoutMs) return this.drop(mqttError(ERR_PING_TIMEOUT));
+      if (now - this.pingSentMs >= this.pingWaitMs) return this.drop(mqttError(ERR_PING_TIMEOUT));
     } else if (now - this.lastSendMs >= ka || now - this.lastReceiveMs >= ka) {
       // After a keepalive period without sending or without receiving: a client that only
       // publishes at QoS 0 would otherwise never notice a half-open link.
@@ -473,7 +473,7 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.pingSentMs = now;
     }
     const quiet = this.lastSendMs < this.lastReceiveMs ? this.lastSendMs : this.lastReceiveMs;
-    const next = this.pingSentMs >= 0 ? this.pingSentMs + this.pingTimeoutMs : quiet + ka;
+    const next = this.pingSentMs >= 0 ? this.pingSentMs + this.pingWaitMs : quiet + ka;
     this.setTimer(next > now ? next - now : 1);
   }
 
@@ -493,7 +493,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     if (i < 0) {
       const err = mqttError(ERR_REQUESTS_FULL);
       if (callback) callback(err);
-      else this.emit("error", err);
+      else this.emitEvent("error", err);
       return;
     }
     this.reqIds[i] = -1;
@@ -548,7 +548,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     }
     const err = refused !== null ? mqttError(ERR_SUBSCRIBE_REFUSED, "subscription refused: " + refused) : null;
     if (i < 0) {
-      if (err) this.emit("error", err);
+      if (err) this.emitEvent("error", err);
       return;
     }
     const callback = this.reqCallbacks[i];
@@ -556,7 +556,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     this.reqFilters[i] = [];
     this.reqCallbacks[i] = null;
     if (callback) callback(err);
-    else if (err) this.emit("error", err);
+    else if (err) this.emitEvent("error", err);
   }
 
   private failRequests(err: MqttError): void {
