@@ -118,7 +118,7 @@ var H = (function () {
 
   return {
     setup: function () {
-      broker.receiver = new MQ.Receiver(4096, broker.sink);
+      broker.receiver = new MQ.Receiver(4096, broker.sink, MQ.decodePacket);
     },
     start: function () {
       client = MQ.createClient({ clientId: "footprint-1", keepalive: 60 }, { clock: clock, timers: timers, transport: transport, random: function () { return 0.5; } });

@@ -30,7 +30,9 @@ export interface BundleSize {
 
 const BUNDLES = [
   { file: "dist/espruino/mcu-mqtt.js", what: "Espruino, full (ES5)" },
+  { file: "dist/espruino/mcu-mqtt-qos0.js", what: "Espruino, QoS 0 only (ES5)" },
   { file: "dist/kaluma/mcu-mqtt.js", what: "Kaluma, full (ES2019)" },
+  { file: "dist/kaluma/mcu-mqtt-qos0.js", what: "Kaluma, QoS 0 only (ES2019)" },
   { file: "dist/core/mcu-mqtt-core.es5.js", what: "core, every export (ES5)" },
   { file: "dist/core/mcu-mqtt-core.es2019.js", what: "core, every export (ES2019)" },
 ];

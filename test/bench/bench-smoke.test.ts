@@ -80,7 +80,8 @@ test("bench: every run of the benchmark, a few hundred messages each", { timeout
     assert.equal(r.alone[0].length, 12);
 
     // Footprint.
-    assert.equal(r.bundles.length, 4);
+    assert.equal(r.bundles.length, 6);
+    for (const b of r.bundles) assert.ok(b.bytes !== null && b.bytes > 0, b.file + " was sized");
     assert.ok(r.node && r.node.typedTotal > 0);
     const quickjs = r.engines.find((e) => e.engine.startsWith("QuickJS"));
     assert.ok(quickjs && quickjs.clientBytes !== null && quickjs.clientBytes > 0, "QuickJS footprint: " + JSON.stringify(quickjs));
