@@ -5,10 +5,12 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { test } from "node:test";
+import { build } from "esbuild";
 
 const root = new URL("../..", import.meta.url).pathname;
 
@@ -38,5 +40,38 @@ test("the board bundles are reachable through package.json exports and load as C
     assert.equal(typeof mod.Client, qos0 ? "undefined" : "function", path);
     // The codec's broker side is not in any board bundle.
     assert.equal(mod.encodePacket, undefined, path);
+  }
+});
+
+test("a Kaluma app's require('mcu-mqtt') resolves, through a bundler's browser condition, to the Kaluma bundle", async () => {
+  execFileSync("npx", ["rollup", "-c", "--silent"], { cwd: root, stdio: "pipe" });
+  // Kaluma's CLI bundles an app with webpack's default (web) target: `require` plus `browser`
+  // conditions. esbuild's browser platform resolves package exports the same way.
+  const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-kaluma-app-"));
+  try {
+    mkdirSync(join(dir, "node_modules"));
+    symlinkSync(root, join(dir, "node_modules", "mcu-mqtt"), "dir");
+    writeFileSync(join(dir, "app.js"), 'module.exports = [require("mcu-mqtt"), require("mcu-mqtt/qos0")];\n');
+    const out = await build({
+      entryPoints: [join(dir, "app.js")],
+      bundle: true,
+      write: false,
+      platform: "browser",
+      format: "cjs",
+      external: ["net", "wifi", "pico_cyw43"],
+      logLevel: "silent",
+    });
+    const code = out.outputFiles[0].text;
+    const module = { exports: {} as unknown };
+    new Function("module", "exports", "require", code)(module, module.exports, (name: string) => {
+      throw new Error("the board's module " + name + " is required only when connecting");
+    });
+    const [full, qos0] = module.exports as Record<string, unknown>[];
+    assert.equal(typeof full.kalumaBoard, "function", "the full Kaluma bundle");
+    assert.equal(typeof full.Client, "function");
+    assert.equal(typeof qos0.kalumaBoard, "function", "the QoS 0 Kaluma bundle");
+    assert.equal(typeof qos0.LiteClient, "function");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
