@@ -50,6 +50,11 @@ export class TestBroker {
     });
     aedes.on("client", (client) => {
       this.connects.push(client.id);
+      // A clean session starts with no subscriptions [MQTT-3.1.2-6]: forget the previous
+      // connection's, or subscribed() would answer for a session the broker no longer has.
+      if ((client as { clean?: boolean }).clean) {
+        for (const key of [...this.subscriptions]) if (key.startsWith(client.id + " ")) this.subscriptions.delete(key);
+      }
       this.wake();
     });
     aedes.on("subscribe", (subs, client) => {

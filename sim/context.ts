@@ -3,6 +3,9 @@
  * the runtime's own traps), a `require` that resolves the runtime's modules plus `mcu-mqtt`, and
  * the loading of `mcu-mqtt` itself: the bundle from dist/<runtime>/mcu-mqtt.js when it exists
  * (`npm run build:bundles`), else boards/<runtime>/index.ts compiled on the fly with esbuild.
+ * The QoS 0-only client loads the same way, as `mcu-mqtt-qos0` (the name an Espruino IDE would
+ * give the file) or `mcu-mqtt/qos0` (a Kaluma app's package path): dist/<runtime>/mcu-mqtt-qos0.js
+ * or boards/<runtime>/qos0.ts.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -47,17 +50,24 @@ export interface TimerPolicy {
   clearAllWithoutArgs: boolean;
 }
 
-const compiled = new Map<RuntimeName, string>();
+/** The full client or the QoS 0-only one. */
+export type Flavor = "full" | "qos0";
 
-/** boards/<runtime>/index.ts as one CommonJS script, compiled once per process. */
-function compileSource(runtime: RuntimeName): string {
-  const cached = compiled.get(runtime);
+const ENTRY: { [flavor: string]: string } = { full: "index.ts", qos0: "qos0.ts" };
+const BUNDLE: { [flavor: string]: string } = { full: "mcu-mqtt.js", qos0: "mcu-mqtt-qos0.js" };
+
+const compiled = new Map<string, string>();
+
+/** boards/<runtime>/<entry> as one CommonJS script, compiled once per process. */
+function compileSource(runtime: RuntimeName, flavor: Flavor): string {
+  const key = runtime + "/" + flavor;
+  const cached = compiled.get(key);
   if (cached) return cached;
   // esbuild is loaded only when the bundle is missing.
   const require = createRequire(join(ROOT, "package.json"));
   const esbuild = require("esbuild") as typeof import("esbuild");
   const result = esbuild.buildSync({
-    entryPoints: [join(ROOT, "boards", runtime, "index.ts")],
+    entryPoints: [join(ROOT, "boards", runtime, ENTRY[flavor])],
     bundle: true,
     format: "cjs",
     write: false,
@@ -68,7 +78,7 @@ function compileSource(runtime: RuntimeName): string {
     logLevel: "silent",
   });
   const code = result.outputFiles[0].text;
-  compiled.set(runtime, code);
+  compiled.set(key, code);
   return code;
 }
 
@@ -89,10 +99,10 @@ function newestSource(dir: string): number {
  * unless a source file is newer (a stale bundle would test old code); MCU_MQTT_SIM_MODULE
  * (auto, bundle, source) overrides the choice.
  */
-export function mcuMqttSource(runtime: RuntimeName, source: ModuleSource): { code: string; from: string } {
+export function mcuMqttSource(runtime: RuntimeName, source: ModuleSource, flavor: Flavor = "full"): { code: string; from: string } {
   const env = process.env.MCU_MQTT_SIM_MODULE;
   const choice: ModuleSource = env === "bundle" || env === "source" || env === "auto" ? env : source;
-  const bundle = join(ROOT, "dist", runtime, "mcu-mqtt.js");
+  const bundle = join(ROOT, "dist", runtime, BUNDLE[flavor]);
   let stale = false;
   if (choice === "auto" && existsSync(bundle)) {
     const built = statSync(bundle).mtimeMs;
@@ -102,7 +112,7 @@ export function mcuMqttSource(runtime: RuntimeName, source: ModuleSource): { cod
     return { code: readFileSync(bundle, "utf8"), from: bundle };
   }
   const why = stale ? " (esbuild; the bundle is older than the sources)" : " (esbuild)";
-  return { code: compileSource(runtime), from: join(ROOT, "boards", runtime, "index.ts") + why };
+  return { code: compileSource(runtime, flavor), from: join(ROOT, "boards", runtime, ENTRY[flavor]) + why };
 }
 
 /** A simulated device: a vm context with a runtime's globals over a `SimNetwork`. */
@@ -171,8 +181,8 @@ export class SimDevice {
   /** The device's `require`: the runtime's modules and mcu-mqtt. */
   require(name: string): unknown {
     if (name in this.cache) return this.cache[name];
-    if (name === "mcu-mqtt") {
-      const exports = this.loadMcuMqtt();
+    if (name === "mcu-mqtt" || name === "mcu-mqtt-qos0" || name === "mcu-mqtt/qos0") {
+      const exports = this.loadMcuMqtt(name === "mcu-mqtt" ? "full" : "qos0");
       this.cache[name] = exports;
       return exports;
     }
@@ -198,8 +208,8 @@ export class SimDevice {
     return vm.runInContext(expression, this.context);
   }
 
-  private loadMcuMqtt(): unknown {
-    const { code, from } = mcuMqttSource(this.runtime, this.moduleSource);
+  private loadMcuMqtt(flavor: Flavor): unknown {
+    const { code, from } = mcuMqttSource(this.runtime, this.moduleSource, flavor);
     this.moduleFrom = from;
     const addCached = code.indexOf("Modules.addCached(") >= 0;
     if (addCached) {
