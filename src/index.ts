@@ -1,27 +1,14 @@
 /**
  * mcu-mqtt: the portable core. It imports no runtime module; transport and clock are injected.
+ * Everything public.ts gives an application, plus the codec, the session layer, UTF-8 and the
+ * QoS 0-only client.
  */
-export * from "./status.ts";
+export * from "./public.ts";
 export * from "./utf8.ts";
 export * from "./topic.ts";
 export * from "./packet/index.ts";
-export type { Transport, TransportEvents, Timers, Board } from "./transport.ts";
-export { Session, type SessionConfig, type SessionEvents, type Clock } from "./session/session.ts";
+export { Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
 export { Outbox } from "./session/outbox.ts";
-export {
-  Client,
-  createClient,
-  mqttError,
-  type ClientOptions,
-  type ReconnectOptions,
-  type PublishOptions,
-  type SubscribeOptions,
-  type MessageHandler,
-  type ErrorCallback,
-  type SubscribeCallback,
-  type Granted,
-  type MqttError,
-} from "./client.ts";
 export {
   LiteClient,
   createLiteClient,

@@ -12,7 +12,7 @@
  * Espruino's MQTT module in ./compat.ts.
  */
 import { Client, type ClientOptions } from "../../src/client.ts";
-import { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
+import { espruinoBoardFor, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
 import { keepWifi, type WifiOptions } from "./wifi.ts";
 
 export * from "../../src/public.ts";
@@ -38,9 +38,7 @@ export interface EspruinoClientOptions extends ClientOptions {
 
 /** Creates a client on this board and starts connecting. */
 export function connect(options: EspruinoClientOptions): Client {
-  const t: EspruinoTransportOptions = Object.assign({}, options.transport);
-  if (options.tls) t.tls = options.tls;
-  const client = new Client(options, espruinoBoard(t));
+  const client = new Client(options, espruinoBoardFor(options.transport, options.tls));
   if (options.wifi) keepWifi(client, options.wifi);
   return client;
 }

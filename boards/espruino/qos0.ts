@@ -7,11 +7,11 @@
  *   client.on("connect", function () { client.publish("nodes/esp8266-1/status", "online", { retain: true }); });
  */
 import { createLiteClient, LiteClient, type LiteOptions } from "../../src/lite.ts";
-import { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
+import { espruinoBoardFor, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
 import { joinWifi, keepWifi, type WifiOptions } from "./wifi.ts";
 
 export { LiteClient, createLiteClient, type LiteOptions, type LiteCallback, type LiteMessageHandler } from "../../src/lite.ts";
-export { espruinoBoard, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
+export { espruinoBoard, espruinoBoardFor, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
 export { joinWifi, keepWifi, type WifiOptions };
 
 export interface EspruinoLiteOptions extends LiteOptions {
@@ -25,9 +25,7 @@ export interface EspruinoLiteOptions extends LiteOptions {
 
 /** Creates a QoS 0-only client on this board and starts connecting. */
 export function connect(options: EspruinoLiteOptions): LiteClient {
-  const t: EspruinoTransportOptions = Object.assign({}, options.transport);
-  if (options.tls) t.tls = options.tls;
-  const client = createLiteClient(options, espruinoBoard(t));
+  const client = createLiteClient(options, espruinoBoardFor(options.transport, options.tls));
   if (options.wifi) keepWifi(client, options.wifi);
   return client;
 }

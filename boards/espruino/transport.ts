@@ -279,3 +279,10 @@ export class EspruinoTransport implements Transport {
 export function espruinoBoard(options?: EspruinoTransportOptions): Board {
   return { clock: espruinoClock, timers: espruinoTimers, transport: new EspruinoTransport(options) };
 }
+
+/** The board for a client's `transport` and `tls` options (`tls` wins over `transport.tls`). */
+export function espruinoBoardFor(options: EspruinoTransportOptions | undefined, tls: EspruinoTlsOptions | boolean | undefined): Board {
+  const t: EspruinoTransportOptions = Object.assign({}, options);
+  if (tls) t.tls = tls;
+  return espruinoBoard(t);
+}

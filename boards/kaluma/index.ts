@@ -10,7 +10,7 @@
  * The board (clock, timers, transport) is in ./transport.ts, Wi-Fi in ./wifi.ts.
  */
 import { Client, type ClientOptions } from "../../src/client.ts";
-import { kalumaBoard, type KalumaTransportOptions } from "./transport.ts";
+import { kalumaBoardFor, type KalumaTransportOptions } from "./transport.ts";
 import { keepWifi, type WifiOptions } from "./wifi.ts";
 
 export * from "../../src/public.ts";
@@ -26,12 +26,8 @@ export interface KalumaClientOptions extends ClientOptions {
 
 /** Creates a client on the Pico W and starts connecting. */
 export function connect(options: KalumaClientOptions): Client {
-  // The send queue must take the largest packet on top of what makes `write` say "hold on".
-  const t: KalumaTransportOptions = Object.assign({}, options.transport);
-  const high = t.highWaterBytes !== undefined && t.highWaterBytes > 0 ? t.highWaterBytes : 2048;
-  const least = high + (options.txBytes !== undefined ? options.txBytes : 4096) + 512;
-  if (t.queueBytes === undefined || t.queueBytes < least) t.queueBytes = least > 8192 ? least : 8192;
-  const client = new Client(options, kalumaBoard(t));
+  const board = kalumaBoardFor(options.transport, options.txBytes !== undefined ? options.txBytes : 4096, 8192);
+  const client = new Client(options, board);
   if (options.wifi) keepWifi(client, options.wifi);
   return client;
 }

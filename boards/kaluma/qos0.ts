@@ -6,11 +6,11 @@
  *   const client = mqtt.connect({ host: "192.168.1.10", clientId: "pico-1" });
  */
 import { createLiteClient, LiteClient, type LiteOptions } from "../../src/lite.ts";
-import { kalumaBoard, type KalumaTransportOptions } from "./transport.ts";
+import { kalumaBoardFor, type KalumaTransportOptions } from "./transport.ts";
 import { joinWifi, keepWifi, type WifiOptions } from "./wifi.ts";
 
 export { LiteClient, createLiteClient, type LiteOptions, type LiteCallback, type LiteMessageHandler } from "../../src/lite.ts";
-export { kalumaBoard, type KalumaTransportOptions } from "./transport.ts";
+export { kalumaBoard, kalumaBoardFor, type KalumaTransportOptions } from "./transport.ts";
 export { joinWifi, keepWifi, type WifiOptions };
 
 export interface KalumaLiteOptions extends LiteOptions {
@@ -22,12 +22,8 @@ export interface KalumaLiteOptions extends LiteOptions {
 
 /** Creates a QoS 0-only client on the Pico W and starts connecting. */
 export function connect(options: KalumaLiteOptions): LiteClient {
-  // The send queue must take the largest packet on top of what makes `write` say "hold on".
-  const t: KalumaTransportOptions = Object.assign({}, options.transport);
-  const high = t.highWaterBytes !== undefined && t.highWaterBytes > 0 ? t.highWaterBytes : 2048;
-  const least = high + (options.txBytes !== undefined ? options.txBytes : 1024) + 512;
-  if (t.queueBytes === undefined || t.queueBytes < least) t.queueBytes = least;
-  const client = createLiteClient(options, kalumaBoard(t));
+  const board = kalumaBoardFor(options.transport, options.txBytes !== undefined ? options.txBytes : 1024, 0);
+  const client = createLiteClient(options, board);
   if (options.wifi) keepWifi(client, options.wifi);
   return client;
 }

@@ -368,3 +368,15 @@ export class KalumaTransport implements Transport {
 export function kalumaBoard(options?: KalumaTransportOptions): Board {
   return { clock: kalumaClock, timers: kalumaTimers, transport: new KalumaTransport(options) };
 }
+
+/**
+ * The board for a client whose largest packet is `txBytes`: the send queue must take that packet
+ * on top of what makes `write` say "hold on" (`highWaterBytes`), and is never below `leastBytes`.
+ */
+export function kalumaBoardFor(options: KalumaTransportOptions | undefined, txBytes: number, leastBytes: number): Board {
+  const t: KalumaTransportOptions = Object.assign({}, options);
+  const high = t.highWaterBytes !== undefined && t.highWaterBytes > 0 ? t.highWaterBytes : 2048;
+  const least = high + txBytes + 512;
+  if (t.queueBytes === undefined || t.queueBytes < least) t.queueBytes = least > leastBytes ? least : leastBytes;
+  return kalumaBoard(t);
+}

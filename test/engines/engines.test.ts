@@ -1,7 +1,7 @@
 // The built bundles run outside Node: the ES5 bundle in duktape (ES5.1, no Node APIs), the
 // ES2019 bundle in QuickJS. Each runs the same scripted scenario through an in-engine transport.
 import assert from "node:assert/strict";
-import { describe, test } from "node:test";
+import { describe, test, type TestContext } from "node:test";
 import { bundleText, duktapeAvailable, parseAs, runInDuktape, runInQuickJS, type HarnessReport } from "./engines.ts";
 
 const EXPECTED_STEPS = [
@@ -22,6 +22,14 @@ const EXPECTED_STEPS = [
   "subscription restored after reconnect",
   "ended",
 ];
+
+/** True when duktape is installed; otherwise skips the test, or fails it in CI. */
+function needDuktape(t: TestContext): boolean {
+  if (duktapeAvailable()) return true;
+  if (process.env.CI) assert.fail("duktape (duk) is required in CI");
+  t.skip("duktape not installed: apt-get install duktape");
+  return false;
+}
 
 const QOS0_STEPS = [
   "connected",
@@ -51,22 +59,14 @@ describe("core bundle, ES5 build", () => {
   const es5 = bundleText("dist/core/mcu-mqtt-core.es5.js");
   test("parses as ES5", () => parseAs(es5, 5));
   test("runs the scenario in duktape", (t) => {
-    if (!duktapeAvailable()) {
-      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
-      t.skip("duktape not installed: apt-get install duktape");
-      return;
-    }
+    if (!needDuktape(t)) return;
     check(runInDuktape(es5));
   });
 });
 
 describe("core bundle, ES5 build, QoS 0-only client", () => {
   test("runs the QoS 0 scenario in duktape", (t) => {
-    if (!duktapeAvailable()) {
-      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
-      t.skip("duktape not installed: apt-get install duktape");
-      return;
-    }
+    if (!needDuktape(t)) return;
     check(runInDuktape(bundleText("dist/core/mcu-mqtt-core.es5.js"), null, "qos0"), QOS0_STEPS);
   });
 });
@@ -83,11 +83,7 @@ describe("Espruino board bundle (dist/espruino/mcu-mqtt.js)", () => {
   const bundle = bundleText("dist/espruino/mcu-mqtt.js");
   test("parses as ES5", () => parseAs(bundle, 5));
   test("runs the scenario in duktape over a faked Espruino net (binary strings, E.toString)", (t) => {
-    if (!duktapeAvailable()) {
-      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
-      t.skip("duktape not installed: apt-get install duktape");
-      return;
-    }
+    if (!needDuktape(t)) return;
     check(runInDuktape(bundle, "espruino"));
   });
 });
@@ -104,11 +100,7 @@ describe("Espruino QoS 0 bundle (dist/espruino/mcu-mqtt-qos0.js)", () => {
   const bundle = bundleText("dist/espruino/mcu-mqtt-qos0.js");
   test("parses as ES5", () => parseAs(bundle, 5));
   test("runs the QoS 0 scenario in duktape over a faked Espruino net", (t) => {
-    if (!duktapeAvailable()) {
-      if (process.env.CI) assert.fail("duktape (duk) is required in CI");
-      t.skip("duktape not installed: apt-get install duktape");
-      return;
-    }
+    if (!needDuktape(t)) return;
     check(runInDuktape(bundle, "espruino", "qos0"), QOS0_STEPS);
   });
 });
