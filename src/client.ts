@@ -3,7 +3,8 @@
  * MQTT.js users know (`publish`, `subscribe`, `unsubscribe`, `end`, events).
  */
 import type { DecodedPacket } from "./packet/types.ts";
-import { MQTT_3_1, MQTT_3_1_1, type Bytes, type WillMessage } from "./packet/types.ts";
+import { MQTT_3_1, MQTT_3_1_1, PUBACK, PUBLISH, UNSUBACK, type Bytes, type WillMessage } from "./packet/types.ts";
+import { DEBUG } from "./build-flags.ts";
 import { AWAIT_CONNACK, CONNECTED as SESSION_CONNECTED, Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
 import {
   ERR_CONNECT_TIMEOUT,
@@ -129,6 +130,26 @@ export const IDLE = 6;
 export const ENDING = 7;
 export const STOPPING = 8;
 export const ENDED = 9;
+
+const PACKET_NAMES = ["", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT"];
+
+/** A debug line for a packet about to be written: its type, QoS and packet id, its size. */
+function describeSent(bytes: Uint8Array, off: number, len: number): string {
+  const type = bytes[off] >> 4;
+  let p = off + 1;
+  while (bytes[p] & 0x80) p++;
+  p++; // past the remaining length: p is the variable header
+  let text = PACKET_NAMES[type];
+  let hasId = type >= PUBACK && type <= UNSUBACK;
+  if (type === PUBLISH) {
+    const qos = (bytes[off] >> 1) & 3;
+    text += " q" + qos;
+    hasId = qos > 0;
+    p += 2 + ((bytes[p] << 8) | bytes[p + 1]); // past the topic
+  }
+  if (hasId) text += " id " + ((bytes[p] << 8) | bytes[p + 1]);
+  return text + ", " + len + " bytes";
+}
 
 const STATE_NAMES = ["", "opening", "connecting", "connected", "dropping", "waiting", "idle", "ending", "stopping", "ended"];
 
@@ -272,7 +293,11 @@ export class Client implements SessionEvents, TransportEvents {
   // -------------------------------------------------------------------------------------------
   // Events
 
-  /** Adds a listener: connect, message, close, offline, reconnect, error, end, drop. */
+  /**
+   * Adds a listener: connect, message, close, offline, reconnect, error, end, drop, and debug
+   * (one line per state change and per packet sent or received; debug builds only: Node, not the
+   * board bundles).
+   */
   on(event: string, listener: (...args: never[]) => void): this {
     // A new array, never an edit in place: emit() walks the array it started with, so a listener
     // added or removed while an event is emitted does not make another one run twice or miss it
@@ -449,7 +474,7 @@ export class Client implements SessionEvents, TransportEvents {
         return this;
       case CONNECTED:
         if (!force && (this.session.pendingMessages() > 0 || this.session.pendingRequests() > 0)) {
-          this.state = ENDING;
+          this.enter(ENDING);
           return this;
         }
         this.stop();
@@ -484,7 +509,7 @@ export class Client implements SessionEvents, TransportEvents {
   /** @internal */
   onOpen(): void {
     if (this.state !== OPENING) return;
-    this.state = CONNECTING;
+    this.enter(CONNECTING);
     this.session.linkUp();
     this.afterEvent();
   }
@@ -516,7 +541,7 @@ export class Client implements SessionEvents, TransportEvents {
     const ending = state === STOPPING || state === ENDING;
     // Nothing is open any more. Until the listeners below have run, the client is idle (or
     // stopping), so an end() or reconnect() they call sees the link as closed and takes effect.
-    this.state = ending ? STOPPING : IDLE;
+    this.enter(ending ? STOPPING : IDLE);
     let takenOver = false;
     if (!ending && wasConnected && this.board.clock.now() - upSinceMs >= this.stableMs) {
       this.attempts = 0;
@@ -557,13 +582,23 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** @internal */
   sendBytes(bytes: Uint8Array, off: number, len: number): boolean {
+    if (DEBUG && this.listeners["debug"]) this.emit("debug", "sent " + describeSent(bytes, off, len));
     return this.board.transport.write(bytes, off, len);
+  }
+
+  /** @internal Debug builds only: each packet from the broker, before it is handled. */
+  onReceived(p: DecodedPacket): void {
+    if (!DEBUG || !this.listeners["debug"]) return;
+    let text = PACKET_NAMES[p.type];
+    if (p.type === PUBLISH) text += " q" + p.qos;
+    if ((p.type === PUBLISH && p.qos > 0) || (p.type >= PUBACK && p.type <= UNSUBACK)) text += " id " + p.packetId;
+    this.emit("debug", "received " + text + ", " + p.length + " bytes");
   }
 
   /** @internal */
   onConnected(sessionPresent: boolean): void {
     if (this.state !== CONNECTING) return;
-    this.state = CONNECTED;
+    this.enter(CONNECTED);
     this.connected = true;
     this.connectedAtMs = this.board.clock.now();
     this.emit("connect", { sessionPresent: sessionPresent, returnCode: 0 });
@@ -665,8 +700,14 @@ export class Client implements SessionEvents, TransportEvents {
     this.handlers = handlers;
   }
 
+  /** Moves to `next`; debug builds log the transition. */
+  private enter(next: number): void {
+    if (DEBUG && next !== this.state && this.listeners["debug"]) this.emit("debug", "state " + STATE_NAMES[this.state] + " -> " + STATE_NAMES[next]);
+    this.state = next;
+  }
+
   private open(): void {
-    this.state = OPENING;
+    this.enter(OPENING);
     this.stayIdle = false;
     this.openedAtMs = this.board.clock.now();
     this.board.transport.open(this.host, this.port, this);
@@ -676,9 +717,9 @@ export class Client implements SessionEvents, TransportEvents {
   private drop(): void {
     if (this.state === STOPPING || this.state === ENDED) return;
     if (this.state === ENDING) {
-      this.state = STOPPING;
+      this.enter(STOPPING);
     } else {
-      this.state = DROPPING;
+      this.enter(DROPPING);
     }
     this.connected = false;
     this.board.transport.close();
@@ -692,7 +733,7 @@ export class Client implements SessionEvents, TransportEvents {
     // awaiting CONNACK would still run its connect deadline (an error after end()) or take a
     // late CONNACK and write queued messages while the transport closes.
     this.session.disconnect();
-    this.state = STOPPING;
+    this.enter(STOPPING);
     this.connected = false;
     this.connectedAtMs = -1; // ended on purpose: not a lost connection, no offline
     if (!closing) this.board.transport.close();
@@ -700,7 +741,7 @@ export class Client implements SessionEvents, TransportEvents {
 
   private finishEnd(): void {
     if (this.state === ENDED) return;
-    this.state = ENDED;
+    this.enter(ENDED);
     this.clearTimer();
     this.session.abandon(ERR_ENDED);
     this.emit("end");
@@ -711,11 +752,11 @@ export class Client implements SessionEvents, TransportEvents {
 
   private retryOrIdle(): void {
     if (!this.reconnectEnabled || this.stayIdle) {
-      this.state = IDLE;
+      this.enter(IDLE);
       this.clearTimer();
       return;
     }
-    this.state = WAITING;
+    this.enter(WAITING);
     let delay = this.reconnectMinMs;
     for (let i = 0; i < this.attempts && delay < this.reconnectMaxMs; i++) delay *= 2;
     if (delay > this.reconnectMaxMs) delay = this.reconnectMaxMs;

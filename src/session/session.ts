@@ -5,6 +5,7 @@
  * through one `SessionEvents` object handed over at construction. The clock is only read. Every
  * buffer and table is allocated here, in the constructor, from the configured sizes.
  */
+import { DEBUG } from "../build-flags.ts";
 import { DecodedPacket } from "../packet/types.ts";
 import {
   CONNACK,
@@ -105,6 +106,8 @@ export interface SessionEvents {
   onDone(token: unknown, status: number, granted: number[] | null): void;
   /** A packet from the broker was dropped without closing the link (too large: `status`). */
   onDropped(status: number, type: number, length: number): void;
+  /** Debug builds only (see build-flags.ts): each packet from the broker, before it is handled. */
+  onReceived?(packet: DecodedPacket): void;
 }
 
 /** Connection states of the session. The transport's own states belong to the client. */
@@ -371,6 +374,7 @@ export class Session implements PacketSink {
   // Packets from the broker (PacketSink)
 
   onPacket(buf: Uint8Array, p: DecodedPacket): void {
+    if (DEBUG && this.events.onReceived) this.events.onReceived(p);
     const type = p.type;
     if (this.state === AWAIT_CONNACK) {
       // [MQTT-3.2.0-1] the first packet from the server is CONNACK.

@@ -1209,3 +1209,34 @@ describe("listeners that act while a close is reported", () => {
     assert.deepEqual(takeLog(r).filter((e) => e === "reconnect"), []);
   });
 });
+
+describe("the debug log (Node builds; compiled out of the board bundles)", () => {
+  test("one line per state change and per packet sent or received, with type, QoS, id and size", () => {
+    const b = fakeBoard();
+    const lines: string[] = [];
+    const c = new Client({ clientId: "dbg", keepalive: 10 }, b);
+    c.on("debug", (line: string) => lines.push(line));
+    b.transport.accept();
+    b.transport.deliver(connack(0));
+    c.publish("a/b", "x", { qos: 1 });
+    c.publish("a/c", "y");
+    b.transport.deliver([puback(1), publish("in", "z", 2, 7)]);
+    assert.deepEqual(lines, [
+      "state opening -> connecting",
+      "sent CONNECT, 17 bytes",
+      "received CONNACK, 4 bytes",
+      "state connecting -> connected",
+      "sent PUBLISH q1 id 1, 10 bytes",
+      "sent PUBLISH q0, 8 bytes",
+      "received PUBACK id 1, 4 bytes",
+      "received PUBLISH q2 id 7, 9 bytes",
+      "sent PUBREC id 7, 4 bytes",
+    ]);
+  });
+
+  test("no debug listener, no debug work: the other events are unchanged", () => {
+    const r = connected();
+    r.c.publish("a", "b");
+    assert.deepEqual(takeLog(r), []);
+  });
+});

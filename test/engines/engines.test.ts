@@ -112,3 +112,22 @@ describe("Kaluma QoS 0 bundle (dist/kaluma/mcu-mqtt-qos0.js)", () => {
     check(await runInQuickJS(bundle, "kaluma", "qos0"), QOS0_STEPS);
   });
 });
+
+describe("the debug log is compiled out of every bundle", () => {
+  for (const file of [
+    "dist/espruino/mcu-mqtt.js",
+    "dist/espruino/mcu-mqtt-qos0.js",
+    "dist/kaluma/mcu-mqtt.js",
+    "dist/kaluma/mcu-mqtt-qos0.js",
+    "dist/core/mcu-mqtt-core.es5.js",
+    "dist/core/mcu-mqtt-core.es2019.js",
+  ]) {
+    test(file, () => {
+      const text = bundleText(file);
+      // The event name and the packet names table exist only behind `if (DEBUG)`.
+      assert.doesNotMatch(text, /["']debug["']/);
+      assert.doesNotMatch(text, /"UNSUBSCRIBE"/);
+      assert.doesNotMatch(text, /" -> "/);
+    });
+  }
+});
