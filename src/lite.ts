@@ -91,7 +91,8 @@ export type LiteCallback = (err: MqttError | null) => void;
 //   CONNECTED    bad packet / ping timeout  DROPPING      emit error, close transport
 //   OPENING,
 //   CONNECTING,
-//   CONNECTED    transport closed           WAITING/IDLE  emit error and close; backoff
+//   CONNECTED    transport closed           WAITING/IDLE  emit error and close; backoff (reset
+//                                                          after a connection of STABLE_MS)
 //   DROPPING     transport closed           WAITING/IDLE  emit close; backoff
 //   WAITING      backoff timer              OPENING       open transport
 //   IDLE         reconnect()                OPENING       (after a refusal, or reconnect: false)
@@ -105,6 +106,13 @@ export const WAITING = 5;
 export const IDLE = 6;
 export const ENDING = 7;
 export const ENDED = 8;
+
+/**
+ * A connection that lasted this long resets the backoff. One the broker closes sooner (a
+ * takeover by a second client with the same id, a broker that drops the client on purpose) keeps
+ * the delay growing, so two clients that take the id from each other do not do so at full speed.
+ */
+const STABLE_MS = 10000;
 
 type Listener = (a?: unknown, b?: unknown, c?: unknown) => void;
 
@@ -130,6 +138,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   private lastSendMs = 0;
   private lastReceiveMs = 0;
   private pingSentMs = -1;
+  private connectedAtMs = 0;
   /** After a refusal other than "server unavailable": wait for reconnect(). */
   private stayIdle = false;
   private listeners: { [event: string]: Listener[] } = {};
@@ -352,7 +361,7 @@ export class LiteClient implements TransportEvents, PacketSink {
       return;
     }
     this.setTimer(-1);
-    if (state === CONNECTED) this.delayMs = this.minDelayMs;
+    if (state === CONNECTED && this.board.clock.now() - this.connectedAtMs >= STABLE_MS) this.delayMs = this.minDelayMs;
     // Requests in flight are sent again after the next CONNACK.
     for (let i = 0; i < this.reqIds.length; i++) if (this.reqIds[i] > 0) this.reqIds[i] = -1;
     if (this.stayIdle || this.maxDelayMs === 0) {
@@ -386,6 +395,7 @@ export class LiteClient implements TransportEvents, PacketSink {
       this.connected = true;
       this.stayIdle = false;
       this.lastReceiveMs = this.board.clock.now();
+      this.connectedAtMs = this.lastReceiveMs;
       this.setTimer(this.keepaliveMs > 0 ? this.keepaliveMs : -1);
       this.restore();
       this.emitEvent("connect");

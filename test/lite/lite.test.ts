@@ -341,7 +341,7 @@ describe("lite client: CONNECTED", () => {
     assert.deepEqual(sent(r), ["PUBLISH q0 t 'first'", "PUBLISH q0 t 'fourth'"]);
   });
 
-  test("transport closed → error, close, WAITING; backoff doubles up to maxMs, resets once connected", () => {
+  test("transport closed → error, close, WAITING; backoff doubles up to maxMs, resets after a stable connection", () => {
     const r = waiting();
     const delays: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -356,10 +356,27 @@ describe("lite client: CONNECTED", () => {
     r.b.clock.advanceTo(r.b.clock.nextDueMs());
     r.b.transport.accept();
     r.b.transport.deliver(connack(0));
+    r.b.transport.deliver(pingresp);
+    r.b.clock.advance(10000);
     r.b.transport.fail();
     const before = r.b.clock.now();
     r.b.clock.advanceTo(r.b.clock.nextDueMs());
     assert.equal(r.b.clock.now() - before, 750);
+  });
+
+  test("connections the broker closes at once (a takeover) do not reset the backoff", () => {
+    const r = connected();
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      r.b.transport.fail();
+      const before = r.b.clock.now();
+      r.b.clock.advanceTo(r.b.clock.nextDueMs());
+      delays.push(r.b.clock.now() - before);
+      r.b.transport.accept();
+      r.b.transport.deliver(connack(0));
+      r.b.clock.advance(100);
+    }
+    assert.deepEqual(delays, [750, 1500, 3000, 6000]);
   });
 
   test("end() sends DISCONNECT, closes, ENDED, end event and callback", () => {
