@@ -141,6 +141,20 @@ export function mcuAloneRuns(n: number): AloneResult[] {
     if (received !== n + WARM) throw new Error("mcu-mqtt alone: received " + received);
   }
   {
+    // The allocation-free path: a `rawMessage` listener reads the payload where it lies.
+    const { client, transport } = mcuAlone();
+    const events = transport.events as TransportEvents;
+    let received = 0;
+    client.on("rawMessage", () => {
+      received++;
+    });
+    const chunk = publishes(100, payload, 0, 1);
+    add("receive QoS 0 through rawMessage, 100 per chunk", measure((k) => {
+      for (let i = 0; i < k; i += 100) events.onData(chunk, 0, chunk.length);
+    }, WARM, n));
+    if (received !== n + WARM) throw new Error("mcu-mqtt alone, rawMessage: received " + received);
+  }
+  {
     const { client, transport } = mcuAlone();
     const events = transport.events as TransportEvents;
     client.on("message", () => {});

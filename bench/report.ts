@@ -118,6 +118,8 @@ export function targets(r: BenchResults): Target[] {
   const a = aloneMedians(r.alone);
   const rxa = a.find((x) => x.kind === "mcu-mqtt" && x.what.startsWith("receive QoS 0, 100"));
   if (rxa) out.push({ what: "garbage per received QoS 0 message (client alone)", goal: "≤ 64 B", measured: fixed(rxa.bytesPerMessage, 1) + " B", met: rxa.bytesPerMessage <= 64 });
+  const rxRaw = a.find((x) => x.kind === "mcu-mqtt" && x.what.startsWith("receive QoS 0 through rawMessage"));
+  if (rxRaw) out.push({ what: "garbage per received QoS 0 message through rawMessage (client alone)", goal: "≤ 64 B", measured: fixed(rxRaw.bytesPerMessage, 1) + " B", met: rxRaw.bytesPerMessage <= 64 });
   const txa = a.find((x) => x.kind === "mcu-mqtt" && x.what === "publish QoS 0, Uint8Array payload");
   if (txa) out.push({ what: "garbage per QoS 0 publish of a Uint8Array (client alone)", goal: "none (< 1 B)", measured: fixed(txa.bytesPerMessage, 1) + " B", met: txa.bytesPerMessage < 1 });
   const tx = g.find((x) => x.kind === "mcu-mqtt" && x.side === "publish" && x.qos === 0);
@@ -147,9 +149,11 @@ export function limits(r: BenchResults): string[] {
   const rxAlone = a.find((x) => x.kind === "mcu-mqtt" && x.what.startsWith("receive QoS 0, 100"));
   const rx = g.find((x) => x.kind === "mcu-mqtt" && x.side === "receive" && x.qos === 0);
   const rxFloor = g.find((x) => x.kind === "floor" && x.side === "receive" && x.qos === 0);
+  const rxRawAlone = a.find((x) => x.kind === "mcu-mqtt" && x.what.startsWith("receive QoS 0 through rawMessage"));
   if (rxAlone && rx && rxAlone.bytesPerMessage > 64) {
     out.push(
-      "Received messages: " + fixed(rxAlone.bytesPerMessage, 0) + " bytes each with no socket at all, which is the `Uint8Array` view of the payload handed to the handler (a view costs 96 bytes in V8; the topic string is reused while the topic repeats). End to end, " +
+      "Received messages: " + fixed(rxAlone.bytesPerMessage, 0) + " bytes each with no socket at all, which is the `Uint8Array` view of the payload handed to the handler (a view costs 96 bytes in V8; the topic string is reused while the topic repeats)" +
+        (rxRawAlone ? "; a `rawMessage` listener, which reads the payload in place, costs " + fixed(rxRawAlone.bytesPerMessage, 1) + " bytes" : "") + ". End to end, " +
         fixed(rx.bytesPerMessage, 0) + " bytes: Node's read of each chunk" + (rxFloor && rxFloor.chunks ? " (" + int((rxFloor.bytesPerMessage * rxFloor.messages) / rxFloor.chunks) + " bytes per chunk on the floor's socket)" : "") + ", a clock read per packet and one per chunk (in Node 20 every `performance.now()` allocates its result) come on top.",
     );
   }

@@ -294,7 +294,8 @@ export class Client implements SessionEvents, TransportEvents {
   // Events
 
   /**
-   * Adds a listener: connect, message, close, offline, reconnect, error, end, drop, and debug
+   * Adds a listener: connect, message, rawMessage, close, offline, reconnect, error, end, drop,
+   * and debug
    * (one line per state change and per packet sent or received; debug builds only: Node, not the
    * board bundles).
    */
@@ -624,12 +625,20 @@ export class Client implements SessionEvents, TransportEvents {
   }
 
   /** @internal */
-  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void {
-    this.emit("message", topic, payload, packet);
+  onMessage(topic: string, buf: Uint8Array, packet: DecodedPacket): void {
+    // The payload view (96 bytes in V8) is made only for listeners that take one: a
+    // `rawMessage` listener reads the payload where it lies, and nothing is allocated.
+    if (this.listeners["rawMessage"]) this.emit("rawMessage", topic, buf, packet);
+    let payload: Uint8Array | null = null;
+    if (this.listeners["message"]) {
+      payload = buf.subarray(packet.payloadOff, packet.payloadOff + packet.payloadLen);
+      this.emit("message", topic, payload, packet);
+    }
     const filters = this.handlerFilters;
     const handlers = this.handlers;
     for (let i = 0; i < handlers.length; i++) {
       if (topicMatches(filters[i], topic)) {
+        if (payload === null) payload = buf.subarray(packet.payloadOff, packet.payloadOff + packet.payloadLen);
         try {
           handlers[i](topic, payload, packet);
         } catch (e) {

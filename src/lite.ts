@@ -206,8 +206,10 @@ export class LiteClient implements TransportEvents, PacketSink {
   // Events
 
   /**
-   * Listens to `connect`, `message(topic, payload, packet)`, `error(err)`, `close` (a connection
-   * ended), `drain` (publishing is possible again after ERR_BUSY) or `end`.
+   * Listens to `connect`, `message(topic, payload, packet)`, `rawMessage(topic, buf, packet)` (the
+   * payload is `packet.payloadLen` bytes of `buf` at `packet.payloadOff`: nothing allocated),
+   * `error(err)`, `close` (a connection ended), `drain` (publishing is possible again after
+   * ERR_BUSY) or `end`.
    */
   on(event: string, listener: (...args: never[]) => void): this {
     // A new array: emit() walks the one it started with.
@@ -402,7 +404,10 @@ export class LiteClient implements TransportEvents, PacketSink {
       return;
     }
     if (type === PUBLISH && p.qos === 0) {
-      this.emitEvent("message", decodeUtf8(buf, p.topicOff, p.topicLen), buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
+      const topic = decodeUtf8(buf, p.topicOff, p.topicLen);
+      // The payload view is made only for `message` listeners: `rawMessage` reads it in place.
+      if (this.listeners["rawMessage"]) this.emitEvent("rawMessage", topic, buf, p);
+      if (this.listeners["message"]) this.emitEvent("message", topic, buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
     } else if (type === PINGRESP) {
       this.pingSentMs = -1;
     } else if (type === SUBACK || type === UNSUBACK) {

@@ -100,8 +100,12 @@ export interface SessionEvents {
   onRefused(returnCode: number): void;
   /** The link must be closed: a timeout or a protocol violation (`status`). */
   onFailed(status: number): void;
-  /** An application message. `payload` is a view valid during the call only. */
-  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void;
+  /**
+   * An application message. Its payload is `packet.payloadLen` bytes of `buf` at
+   * `packet.payloadOff`, valid during the call only. No view is made here: a view is an
+   * allocation per message, which the application may not want.
+   */
+  onMessage(topic: string, buf: Uint8Array, packet: DecodedPacket): void;
   /** A publish, subscribe or unsubscribe finished: `status` 0 or negative; `granted` for SUBACK. */
   onDone(token: unknown, status: number, granted: number[] | null): void;
   /** A packet from the broker was dropped without closing the link (too large: `status`). */
@@ -505,7 +509,7 @@ export class Session implements PacketSink {
       this.incomingIds[this.incomingCount++] = id;
     }
     const topic = this.topicOf(buf, p.topicOff, p.topicLen);
-    this.events.onMessage(topic, buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);
+    this.events.onMessage(topic, buf, p);
     // The handler may have ended the connection; only a live link gets the acknowledgement.
     if (this.state !== CONNECTED) return;
     if (qos === 1) this.sendAck(PUBACK, id);

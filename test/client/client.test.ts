@@ -1240,3 +1240,51 @@ describe("the debug log (Node builds; compiled out of the board bundles)", () =>
     assert.deepEqual(takeLog(r), []);
   });
 });
+
+describe("rawMessage: the payload where it lies, nothing allocated", () => {
+  /** Counts Uint8Array views made while `fn` runs. */
+  function viewsMadeDuring(fn: () => void): number {
+    const original = Uint8Array.prototype.subarray;
+    let n = 0;
+    Uint8Array.prototype.subarray = function (this: Uint8Array, a?: number, b?: number) {
+      n++;
+      return original.call(this, a, b);
+    } as typeof original;
+    try {
+      fn();
+    } finally {
+      Uint8Array.prototype.subarray = original;
+    }
+    return n;
+  }
+
+  test("a rawMessage listener gets the buffer and the packet's offsets; no view is made for it", () => {
+    // A client with no `message` listener (the rig's would ask for a view).
+    const b = fakeBoard();
+    const r: Rig = { c: new Client({ clientId: "raw", keepalive: 10 }, b), b: b, log: [], errors: [] };
+    b.transport.accept();
+    b.transport.deliver(connack(0));
+    sent(r);
+    const got: string[] = [];
+    r.c.on("rawMessage", (topic: string, buf: Uint8Array, p: { payloadOff: number; payloadLen: number; qos: number }) => {
+      got.push(topic + " " + text(Buffer.from(buf.buffer, buf.byteOffset + p.payloadOff, p.payloadLen)) + " q" + p.qos);
+    });
+    const views = viewsMadeDuring(() => r.b.transport.deliver([publish("a", "one"), publish("b", "two", 1, 5)]));
+    assert.deepEqual(got, ["a one q0", "b two q1"]);
+    assert.equal(views, 0);
+    assert.deepEqual(sent(r), ["PUBACK 5"]);
+  });
+
+  test("message listeners and per-subscription handlers still get a view (one, shared)", () => {
+    const r = connected();
+    const seen: Uint8Array[] = [];
+    r.c.on("message", (_t: string, payload: Uint8Array) => seen.push(payload));
+    r.c.subscribe("a", { onMessage: (_t, payload) => seen.push(payload) });
+    r.b.transport.deliver(suback(1, [0]));
+    const views = viewsMadeDuring(() => r.b.transport.deliver(publish("a", "x")));
+    assert.equal(views, 1);
+    assert.equal(seen.length, 2);
+    assert.equal(seen[0], seen[1]);
+    assert.equal(text(seen[0]), "x");
+  });
+});

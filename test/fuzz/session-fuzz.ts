@@ -293,10 +293,10 @@ class Recorder implements SessionEvents {
     this.failed.push(status);
   }
 
-  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void {
+  onMessage(topic: string, buf: Uint8Array, packet: DecodedPacket): void {
     if (typeof topic !== "string") this.problem("onMessage topic is not a string");
-    const buf = payload.buffer;
-    if (payload.byteOffset + payload.length > buf.byteLength) this.problem("payload view outside its buffer");
+    if (packet.payloadOff < 0 || packet.payloadOff + packet.payloadLen > buf.length) this.problem("payload outside its buffer");
+    const payload = buf.subarray(packet.payloadOff, packet.payloadOff + packet.payloadLen);
     let text = "";
     for (let i = 0; i < payload.length && i < 16; i++) text += String.fromCharCode(payload[i]);
     this.messages.push({ topic: topic, payload: text, qos: packet.qos, dup: packet.dup, packetId: packet.packetId });

@@ -76,7 +76,8 @@ export class SessionHarness implements SessionEvents {
   onFailed(status: number): void {
     this.events.push({ kind: "failed", status: status });
   }
-  onMessage(topic: string, payload: Uint8Array, packet: DecodedPacket): void {
+  onMessage(topic: string, buf: Uint8Array, packet: DecodedPacket): void {
+    const payload = buf.subarray(packet.payloadOff, packet.payloadOff + packet.payloadLen);
     this.events.push({
       kind: "message",
       message: { topic: topic, payload: payload.slice(), qos: packet.qos, dup: packet.dup, retain: packet.retain, packetId: packet.packetId },

@@ -602,3 +602,28 @@ describe("lite client: programmer errors and listeners", () => {
     c.end();
   });
 });
+
+describe("lite client: rawMessage", () => {
+  test("the payload in place, no view made; message listeners get one", () => {
+    const r = connected();
+    const raw: string[] = [];
+    r.c.on("rawMessage", (topic: string, buf: Uint8Array, p: { payloadOff: number; payloadLen: number }) => {
+      raw.push(topic + " " + Buffer.from(buf.buffer, buf.byteOffset + p.payloadOff, p.payloadLen).toString());
+    });
+    const original = Uint8Array.prototype.subarray;
+    let views = 0;
+    Uint8Array.prototype.subarray = function (this: Uint8Array, a?: number, b?: number) {
+      views++;
+      return original.call(this, a, b);
+    } as typeof original;
+    try {
+      r.b.transport.deliver(publish("t", "hello"));
+    } finally {
+      Uint8Array.prototype.subarray = original;
+    }
+    // The rig's own `message` listener asks for a view: exactly one was made for it.
+    assert.equal(views, 1);
+    assert.deepEqual(raw, ["t hello"]);
+    assert.deepEqual(takeLog(r), ["message t 'hello'"]);
+  });
+});
