@@ -17,6 +17,7 @@ import {
   statusText,
 } from "./status.ts";
 import { invalid, lostError, mqttError, refusalError, type MqttError } from "./errors.ts";
+import { addListener, emitTo, removeListener, type Listener, type ListenerTable } from "./listeners.ts";
 import { topicMatches, validateTopicFilter, validateTopicName } from "./topic.ts";
 import type { Board, TransportEvents } from "./transport.ts";
 import { utf8Length } from "./utf8.ts";
@@ -153,7 +154,6 @@ function describeSent(bytes: Uint8Array, off: number, len: number): string {
 
 const STATE_NAMES = ["", "opening", "connecting", "connected", "dropping", "waiting", "idle", "ending", "stopping", "ended"];
 
-type Listener = (a?: unknown, b?: unknown, c?: unknown) => void;
 
 /** The largest client id MQTT 3.1 accepts. */
 const MAX_ID_3_1 = 23;
@@ -206,7 +206,7 @@ export class Client implements SessionEvents, TransportEvents {
   private timer: unknown = undefined;
   private timerAtMs = -1;
   private backoffAtMs = -1;
-  private listeners: { [event: string]: Listener[] } = {};
+  private listeners: ListenerTable = {};
   private handlerFilters: string[] = [];
   private handlers: MessageHandler[] = [];
   private endCallbacks: (() => void)[] = [];
@@ -300,25 +300,13 @@ export class Client implements SessionEvents, TransportEvents {
    * board bundles).
    */
   on(event: string, listener: (...args: never[]) => void): this {
-    // A new array, never an edit in place: emit() walks the array it started with, so a listener
-    // added or removed while an event is emitted does not make another one run twice or miss it
-    // (splice under the loop skipped the next listener). Listeners change rarely; emit is hot.
-    const list = this.listeners[event];
-    this.listeners[event] = list ? list.concat([listener as Listener]) : [listener as Listener];
+    addListener(this.listeners, event, listener as Listener);
     return this;
   }
 
   /** Removes a listener added with `on`. */
   off(event: string, listener: (...args: never[]) => void): this {
-    const list = this.listeners[event];
-    if (list) {
-      const i = list.indexOf(listener as Listener);
-      if (i >= 0) {
-        const copy = list.slice(0); // see on()
-        copy.splice(i, 1);
-        this.listeners[event] = copy;
-      }
-    }
+    removeListener(this.listeners, event, listener as Listener);
     return this;
   }
 
@@ -326,20 +314,9 @@ export class Client implements SessionEvents, TransportEvents {
     return this.off(event, listener);
   }
 
-  /**
-   * Calls the listeners of `event`. A listener that throws does not break the client: the
-   * exception goes to the `error` listeners (or is dropped if an error listener throws).
-   */
+  /** Calls the listeners of `event` (see `emitTo`). */
   private emit(event: string, a?: unknown, b?: unknown, c?: unknown): void {
-    const list = this.listeners[event];
-    if (!list) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i](a, b, c);
-      } catch (e) {
-        if (event !== "error") this.emit("error", e);
-      }
-    }
+    emitTo(this.listeners, event, a, b, c);
   }
 
   private call(fn: Function, a?: unknown, b?: unknown): void {

@@ -32,6 +32,7 @@ import {
   type DecodedPacket,
 } from "./packet/types.ts";
 import { invalid, lostError, mqttError, refusalError, type MqttError } from "./errors.ts";
+import { addListener, emitTo, removeListener, type Listener, type ListenerTable } from "./listeners.ts";
 import {
   ERR_BUSY,
   ERR_CONNECT_TIMEOUT,
@@ -114,7 +115,6 @@ export const ENDED = 8;
  */
 const STABLE_MS = 10000;
 
-type Listener = (a?: unknown, b?: unknown, c?: unknown) => void;
 
 export class LiteClient implements TransportEvents, PacketSink {
   /** One of OPENING .. ENDED (read it; the client alone changes it). */
@@ -141,7 +141,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   private connectedAtMs = 0;
   /** After a refusal other than "server unavailable": wait for reconnect(). */
   private stayIdle = false;
-  private listeners: { [event: string]: Listener[] } = {};
+  private listeners: ListenerTable = {};
   private endCallback: (() => void) | null = null;
   /** Filters to subscribe to again after each reconnect. */
   private filters: string[] = [];
@@ -212,31 +212,19 @@ export class LiteClient implements TransportEvents, PacketSink {
    * ERR_BUSY) or `end`.
    */
   on(event: string, listener: (...args: never[]) => void): this {
-    // A new array: emit() walks the one it started with.
-    const list = this.listeners[event];
-    this.listeners[event] = list ? list.concat([listener as Listener]) : [listener as Listener];
+    addListener(this.listeners, event, listener as Listener);
     return this;
   }
 
   /** Removes a listener added with `on`. */
   off(event: string, listener: (...args: never[]) => void): this {
-    const list = this.listeners[event];
-    const i = list ? list.indexOf(listener as Listener) : -1;
-    if (i >= 0) this.listeners[event] = list.slice(0, i).concat(list.slice(i + 1));
+    removeListener(this.listeners, event, listener as Listener);
     return this;
   }
 
+  /** Calls the listeners of `event` (see `emitTo`). */
   private emitEvent(event: string, a?: unknown, b?: unknown, c?: unknown): void {
-    const list = this.listeners[event];
-    if (!list) return;
-    for (let i = 0; i < list.length; i++) {
-      try {
-        list[i](a, b, c);
-      } catch (e) {
-        // A throwing listener must not break the client.
-        if (event !== "error") this.emitEvent("error", e);
-      }
-    }
+    emitTo(this.listeners, event, a, b, c);
   }
 
   // -------------------------------------------------------------------------------------------
