@@ -12,6 +12,16 @@ import { after, before, describe, it } from "node:test";
 import { TestBroker, type BrokerMessage } from "../../sim/broker.ts";
 import { ROOT } from "../../sim/context.ts";
 import { deviceErrors, makeDevice, type Runtime } from "./helpers.ts";
+import { parseAs } from "../engines/engines.ts";
+
+describe("the board examples parse as their runtime does", () => {
+  // Espruino parses a subset of ES2015: its examples are kept to ES5 (no let/const, arrows,
+  // classes, template literals, destructuring). Kaluma's JerryScript 2.4 takes ES2019.
+  for (const file of ["boards/espruino/example.js", "boards/espruino/example-qos0.js"]) {
+    it(file + " is ES5", () => parseAs(readFileSync(join(ROOT, file), "utf8"), 5));
+  }
+  it("boards/kaluma/example.js is ES2019", () => parseAs(readFileSync(join(ROOT, "boards/kaluma/example.js"), "utf8"), 2019));
+});
 
 function telemetry(broker: TestBroker, topic: string): { seq: number; tempC: number | null; source?: string }[] {
   return broker.on(topic).map((m) => JSON.parse(m.payload.toString()));
@@ -31,7 +41,7 @@ describe("examples", { concurrency: true }, () => {
     await broker.stop();
   });
 
-  async function simulatedExample(runtime: Runtime, clientId: string, extra: object, temperature: { kaluma?: number; espruino?: number }) {
+  async function simulatedExample(runtime: Runtime, clientId: string, extra: object, temperature: { kaluma?: number; espruino?: number }, example = "example.js", qos = 1) {
     const config = { host: "127.0.0.1", port: broker.port, prefix: "test", clientId, periodS: 0.1, keepaliveS: 5, ssid: "sim-ap", password: "sim-password" };
     const device = makeDevice(runtime, {
       seed: 11,
@@ -42,7 +52,7 @@ describe("examples", { concurrency: true }, () => {
       temperature: temperature.espruino,
       ...extra,
     });
-    const file = join(ROOT, "boards", runtime, "example.js");
+    const file = join(ROOT, "boards", runtime, example);
     device.run(readFileSync(file, "utf8"), file);
     const status = "test/" + clientId + "/status";
     const tele = "test/" + clientId + "/telemetry";
@@ -53,7 +63,7 @@ describe("examples", { concurrency: true }, () => {
       assert.equal(online.retain, true, "online is retained");
       assert.equal(online.clientId, clientId);
       await broker.waitFor(() => broker.on(tele).length >= 3, 5000, clientId + " telemetry");
-      for (const m of broker.on(tele)) assert.equal(m.qos, 1, "telemetry at QoS 1");
+      for (const m of broker.on(tele)) assert.equal(m.qos, qos, "telemetry at QoS " + qos);
       const readings = telemetry(broker, tele);
       assert.deepEqual(
         readings.slice(0, 3).map((r) => r.seq),
@@ -91,6 +101,13 @@ describe("examples", { concurrency: true }, () => {
       assert.equal(r.source, "chip");
       assert.equal(r.tempC, 41.3);
     }
+    assert.equal((device as any).stats.nonStringWrites, 0);
+  });
+
+  it("boards/espruino/example-qos0.js (the QoS 0-only build) on the Espruino simulator, as an ESP8266", async () => {
+    const { readings, device } = await simulatedExample("espruino", "esp8266-test", { maxChunk: 268 }, {}, "example-qos0.js", 0);
+    for (const r of readings) assert.equal(r.source, "simulated");
+    assert.match(device.moduleFrom, /mcu-mqtt-qos0\.js|qos0\.ts/);
     assert.equal((device as any).stats.nonStringWrites, 0);
   });
 

@@ -1,0 +1,86 @@
+// A telemetry node for the boards with the least memory (an ESP8266 running Espruino), with
+// mcu-mqtt's QoS 0-only client.
+//
+// It joins Wi-Fi and every `periodS` seconds publishes a JSON reading on
+// <prefix>/<clientId>/telemetry at QoS 0. When connected it announces "online" (retained) on
+// <prefix>/<clientId>/status; its will, "offline" (retained), is published by the broker when the
+// node vanishes. QoS 0 keeps nothing: a reading taken while offline is dropped and counted.
+//
+// Load dist/espruino/mcu-mqtt-qos0.js into the Espruino IDE (or the espruino CLI) as a module
+// named "mcu-mqtt-qos0", then upload this file.
+//
+// Plain Espruino JavaScript: no destructuring, default parameters or spread, and every function
+// is defined before the code that calls it (Espruino hoists nothing).
+
+// Settings. The simulator (and the tests) override them with a global CONFIG.
+var defaults = {
+  ssid: "my-network",
+  password: "my-password",
+  host: "192.168.1.10",
+  port: 1883,
+  prefix: "sensors",
+  clientId: "esp8266-1",
+  periodS: 10,
+  keepaliveS: 30
+};
+var settings = Object.assign({}, defaults, typeof CONFIG === "object" && CONFIG ? CONFIG : {});
+
+var mqtt = require("mcu-mqtt-qos0");
+var statusTopic = settings.prefix + "/" + settings.clientId + "/status";
+var telemetryTopic = settings.prefix + "/" + settings.clientId + "/telemetry";
+var client = null;
+var seq = 0;
+var dropped = 0;
+var ticker;
+var startS = getTime();
+
+// The ESP8266 has no temperature sensor (E.getTemperature() is NaN there): a simulated reading,
+// marked as such, stands in. Wire a real sensor (DS18B20, BME280...) for real data.
+function readTemperature() {
+  var t = typeof E.getTemperature === "function" ? E.getTemperature() : NaN;
+  if (isFinite(t) && t > -40 && t < 125) return { tempC: Math.round(t * 10) / 10, source: "chip" };
+  return { tempC: Math.round((22 + 2 * Math.sin(getTime() / 600)) * 10) / 10, source: "simulated" };
+}
+
+function publishReading() {
+  seq++;
+  var t = readTemperature();
+  var reading = JSON.stringify({ seq: seq, tempC: t.tempC, source: t.source, uptimeS: Math.floor(getTime() - startS), dropped: dropped });
+  // Without a callback, a dropped reading is reported as an error event (see below).
+  if (!client.publish(telemetryTopic, reading)) dropped++;
+}
+
+function startMqtt() {
+  client = mqtt.connect({
+    host: settings.host,
+    port: settings.port,
+    clientId: settings.clientId,
+    keepalive: settings.keepaliveS,
+    will: { topic: statusTopic, payload: "offline", retain: true },
+    wifi: { ssid: settings.ssid, password: settings.password }
+  });
+  client.on("connect", function () {
+    console.log("connected to " + settings.host + ":" + settings.port);
+    client.publish(statusTopic, "online", { retain: true });
+  });
+  client.on("error", function (err) {
+    console.log("mqtt: " + err.message);
+  });
+  if (ticker !== undefined) clearInterval(ticker); // a handle, never undefined: clearInterval() clears every timer
+  ticker = setInterval(publishReading, settings.periodS * 1000);
+}
+
+function onInit() {
+  console.log("joining " + settings.ssid);
+  mqtt.joinWifi({ ssid: settings.ssid, password: settings.password }, function (err) {
+    if (err) {
+      console.log("Wi-Fi: " + err);
+      return;
+    }
+    console.log("Wi-Fi joined");
+    if (!client) startMqtt();
+  });
+}
+
+// Runs now; after save(), Espruino calls onInit() again at boot.
+onInit();
