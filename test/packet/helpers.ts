@@ -1,31 +1,8 @@
 /**
- * Shared by the packet tests: comparing packets with their byte fields as bytes, and encoding
- * with each type's own encoder.
+ * Shared by the packet tests: comparing packets with their byte fields as bytes, and buffers
+ * filled with a sentinel to see what an encoder wrote.
  */
 import {
-  encodeAck,
-  encodeConnack,
-  encodeConnect,
-  encodeEmpty,
-  encodePacket,
-  encodePublish,
-  encodeSubscribe,
-  encodeUnsubscribe,
-} from "../../src/packet/encode.ts";
-import {
-  CONNACK,
-  CONNECT,
-  DISCONNECT,
-  PINGREQ,
-  PINGRESP,
-  PUBACK,
-  PUBCOMP,
-  PUBLISH,
-  PUBREC,
-  PUBREL,
-  SUBSCRIBE,
-  UNSUBACK,
-  UNSUBSCRIBE,
   type Bytes,
   type Packet,
 } from "../../src/packet/types.ts";
@@ -58,31 +35,4 @@ export function sentinelBuffer(size: number, sentinel = 0xa5): Uint8Array {
 export function firstChanged(buf: Uint8Array, sentinel = 0xa5): number {
   for (let i = 0; i < buf.length; i++) if (buf[i] !== sentinel) return i;
   return -1;
-}
-
-/** Encodes with the type's own encoder (the ones the client calls on its hot paths). */
-export function encodeDirect(buf: Uint8Array, off: number, p: Packet): number {
-  switch (p.type) {
-    case PUBLISH:
-      return encodePublish(buf, off, p.topic, p.payload, p.qos, p.retain, p.dup, p.packetId);
-    case PUBACK:
-    case PUBREC:
-    case PUBREL:
-    case PUBCOMP:
-    case UNSUBACK:
-      return encodeAck(buf, off, p.type, p.packetId);
-    case PINGREQ:
-    case PINGRESP:
-    case DISCONNECT:
-      return encodeEmpty(buf, off, p.type);
-    case CONNACK:
-      return encodeConnack(buf, off, p.sessionPresent, p.returnCode);
-    case CONNECT:
-      return encodeConnect(buf, off, p);
-    case SUBSCRIBE:
-      return encodeSubscribe(buf, off, p.packetId, p.subscriptions.map((s) => s.topic), p.subscriptions.map((s) => s.qos));
-    case UNSUBSCRIBE:
-      return encodeUnsubscribe(buf, off, p.packetId, p.topics);
-  }
-  return encodePacket(buf, off, p);
 }
