@@ -145,6 +145,8 @@ export class LiteClient implements TransportEvents, PacketSink {
   private endCallback: (() => void) | null = null;
   /** Filters to subscribe to again after each reconnect. */
   private filters: string[] = [];
+  /** Per filter: the packet id of the SUBSCRIBE that made it again, until its SUBACK (else 0). */
+  private filterIds: number[] = [];
   /** Requests awaiting SUBACK/UNSUBACK, by slot: packet id (0 = free), filters, callback. */
   private reqIds: number[] = [];
   private reqFilters: string[][] = [];
@@ -267,7 +269,11 @@ export class LiteClient implements TransportEvents, PacketSink {
     const list = typeof filters === "string" ? [filters] : filters.slice(0);
     while (this.zeros.length < list.length) this.zeros.push(0);
     this.checkRequest(subscribeSize(1, list, this.zeros));
-    for (let i = 0; i < list.length; i++) if (this.filters.indexOf(list[i]) < 0) this.filters.push(list[i]);
+    for (let i = 0; i < list.length; i++) {
+      if (this.filters.indexOf(list[i]) >= 0) continue;
+      this.filters.push(list[i]);
+      this.filterIds.push(0);
+    }
     this.request(true, list, callback ? callback : null);
     return this;
   }
@@ -276,10 +282,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   unsubscribe(filters: string | string[], callback?: LiteCallback): this {
     const list = typeof filters === "string" ? [filters] : filters.slice(0);
     this.checkRequest(unsubscribeSize(1, list));
-    for (let i = 0; i < list.length; i++) {
-      const k = this.filters.indexOf(list[i]);
-      if (k >= 0) this.filters.splice(k, 1);
-    }
+    for (let i = 0; i < list.length; i++) this.forget(list[i]);
     this.request(false, list, callback ? callback : null);
     return this;
   }
@@ -506,11 +509,25 @@ export class LiteClient implements TransportEvents, PacketSink {
     if (this.state === CONNECTED) this.sendRequest(i);
   }
 
-  private sendRequest(i: number): void {
+  /** A packet id no request or restoring SUBSCRIBE holds. */
+  private newPacketId(): number {
     let id = this.nextId;
     do id = id >= 65535 ? 1 : id + 1;
-    while (this.reqIds.indexOf(id) >= 0);
+    while (this.reqIds.indexOf(id) >= 0 || this.filterIds.indexOf(id) >= 0);
     this.nextId = id;
+    return id;
+  }
+
+  /** Drops `filter` from those made again after a reconnect. */
+  private forget(filter: string): void {
+    const k = this.filters.indexOf(filter);
+    if (k < 0) return;
+    this.filters.splice(k, 1);
+    this.filterIds.splice(k, 1);
+  }
+
+  private sendRequest(i: number): void {
+    const id = this.newPacketId();
     this.reqIds[i] = id;
     const filters = this.reqFilters[i];
     this.send(this.reqSubscribe[i] ? encodeSubscribe(this.tx, 0, id, filters, this.zeros) : encodeUnsubscribe(this.tx, 0, id, filters));
@@ -524,29 +541,32 @@ export class LiteClient implements TransportEvents, PacketSink {
       if (this.reqSubscribe[i]) pending.push.apply(pending, this.reqFilters[i]);
       this.sendRequest(i);
     }
+    for (let k = 0; k < this.filters.length; k++) this.filterIds[k] = 0;
     for (let k = 0; k < this.filters.length; k++) {
       const filter = this.filters[k];
       if (pending.indexOf(filter) >= 0) continue;
-      let id = this.nextId;
-      do id = id >= 65535 ? 1 : id + 1;
-      while (this.reqIds.indexOf(id) >= 0);
-      this.nextId = id;
-      // Its SUBACK finds no request: a refusal there is reported as an error event.
+      // One filter a SUBSCRIBE, so that its SUBACK names the filter a refusal is about.
+      const id = this.newPacketId();
+      this.filterIds[k] = id;
       this.send(encodeSubscribe(this.tx, 0, id, [filter], this.zeros));
     }
   }
 
   private acknowledged(buf: Uint8Array, p: DecodedPacket): void {
     const i = this.reqIds.indexOf(p.packetId);
-    const subscribe = p.type === SUBACK;
+    const restoring = i < 0 ? this.filterIds.indexOf(p.packetId) : -1;
+    let filters: string[] = [];
+    if (i >= 0) filters = this.reqFilters[i];
+    else if (restoring >= 0) {
+      filters = [this.filters[restoring]];
+      this.filterIds[restoring] = 0;
+    }
     let refused: string | null = null;
-    if (subscribe) {
-      const filters = i >= 0 ? this.reqFilters[i] : [];
+    if (p.type === SUBACK) {
       for (let k = 0; k < p.count; k++) {
         if (buf[p.payloadOff + k] !== SUBACK_FAILURE) continue;
         refused = k < filters.length ? filters[k] : "a filter";
-        const at = this.filters.indexOf(refused);
-        if (at >= 0) this.filters.splice(at, 1);
+        this.forget(refused);
       }
     }
     const err = refused !== null ? mqttError(ERR_SUBSCRIBE_REFUSED, "subscription refused: " + refused) : null;

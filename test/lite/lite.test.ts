@@ -531,6 +531,27 @@ describe("lite client: subscriptions", () => {
     assert.deepEqual(sent(r), ["CONNECT"]);
   });
 
+  test("a filter the broker refuses when it is made again after a reconnect: named, forgotten", () => {
+    const r = connected();
+    r.c.subscribe(["a", "b"]);
+    r.b.transport.deliver(suback(1, [0, 0]));
+    sent(r);
+    r.b.transport.fail();
+    r.b.clock.advance(1000);
+    r.b.transport.accept();
+    r.b.transport.deliver(connack(0));
+    assert.deepEqual(sent(r), ["CONNECT", "SUBSCRIBE 2 a:0", "SUBSCRIBE 3 b:0"]);
+    takeLog(r);
+    r.b.transport.deliver([suback(3, [0x80]), suback(2, [0])]);
+    assert.deepEqual(takeLog(r), ["error " + ERR_SUBSCRIBE_REFUSED]);
+    assert.match(r.errors[r.errors.length - 1].message, /subscription refused: b$/);
+    r.b.transport.fail();
+    r.b.clock.advance(2000);
+    r.b.transport.accept();
+    r.b.transport.deliver(connack(0));
+    assert.deepEqual(sent(r), ["CONNECT", "SUBSCRIBE 4 a:0"]);
+  });
+
   test("a full request table is reported to the callback", () => {
     const r = connected({ requestSlots: 1 });
     const results: unknown[] = [];
