@@ -46,7 +46,7 @@ import {
   statusText,
 } from "./status.ts";
 import type { Board, TransportEvents } from "./transport.ts";
-import { decodeUtf8 } from "./utf8.ts";
+import { decodeUtf8Reusing } from "./utf8.ts";
 
 /** Options of `createLiteClient` (and of each board's QoS 0 `connect`). */
 export interface LiteOptions {
@@ -139,6 +139,8 @@ export class LiteClient implements TransportEvents, PacketSink {
   private lastReceiveMs = 0;
   private pingSentMs = -1;
   private connectedAtMs = 0;
+  /** The topic of the last message received (see decodeUtf8Reusing). */
+  private lastTopic = "";
   /** After a refusal other than "server unavailable": wait for reconnect(). */
   private stayIdle = false;
   private listeners: ListenerTable = {};
@@ -395,7 +397,9 @@ export class LiteClient implements TransportEvents, PacketSink {
       return;
     }
     if (type === PUBLISH && p.qos === 0) {
-      const topic = decodeUtf8(buf, p.topicOff, p.topicLen);
+      // The same string as last time while the topic repeats: nothing allocated then.
+      const topic = decodeUtf8Reusing(buf, p.topicOff, p.topicLen, this.lastTopic);
+      this.lastTopic = topic;
       // The payload view is made only for `message` listeners: `rawMessage` reads it in place.
       if (this.listeners["rawMessage"]) this.emitEvent("rawMessage", topic, buf, p);
       if (this.listeners["message"]) this.emitEvent("message", topic, buf.subarray(p.payloadOff, p.payloadOff + p.payloadLen), p);

@@ -139,3 +139,21 @@ export function decodeUtf8(buf: Uint8Array, off: number, len: number): string {
   }
   return out;
 }
+
+/**
+ * `decodeUtf8`, but returns `last` itself when the bytes spell it in ASCII: a client that hears
+ * one topic over and over then hands the application the same string instead of a new one per
+ * message. (Only ASCII is compared: a non-ASCII topic is decoded each time.)
+ */
+export function decodeUtf8Reusing(buf: Uint8Array, off: number, len: number, last: string): string {
+  if (last.length === len) {
+    let i = 0;
+    while (i < len) {
+      const b = buf[off + i];
+      if (b >= 0x80 || b !== last.charCodeAt(i)) break;
+      i++;
+    }
+    if (i === len) return last;
+  }
+  return decodeUtf8(buf, off, len);
+}

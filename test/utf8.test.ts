@@ -7,7 +7,7 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { ERR_UTF8 } from "../src/status.ts";
-import { decodeUtf8, encodeUtf8, utf8Length, validateUtf8 } from "../src/utf8.ts";
+import { decodeUtf8, decodeUtf8Reusing, encodeUtf8, utf8Length, validateUtf8 } from "../src/utf8.ts";
 import { codePoint, hex } from "./helpers/arbitraries.ts";
 import { Prng } from "./helpers/prng.ts";
 import { guard } from "./fuzz/guard.ts";
@@ -429,5 +429,30 @@ describe("validateUtf8", () => {
       assert.equal(g.writeCount, 0);
     }
     assert.equal(outOfRange, 0);
+  });
+});
+
+describe("decodeUtf8Reusing", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+
+  test("decodes exactly as decodeUtf8 whatever the previous string", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "grapheme" }), fc.string({ unit: "grapheme" }), (text, last) => {
+        const b = bytes(text);
+        assert.equal(decodeUtf8Reusing(b, 0, b.length, last), decodeUtf8(b, 0, b.length));
+        assert.equal(decodeUtf8Reusing(b, 0, b.length, text), text);
+      }),
+      { seed: 42, numRuns: 2000 },
+    );
+  });
+
+  test("a repeated ASCII topic gives back the previous string; a change or non-ASCII decodes", () => {
+    const b = bytes("xx/sensors/t");
+    assert.equal(decodeUtf8Reusing(b, 3, 9, "sensors/t"), "sensors/t");
+    assert.equal(decodeUtf8Reusing(b, 3, 9, "sensors/u"), "sensors/t");
+    assert.equal(decodeUtf8Reusing(b, 3, 8, "sensors/t"), "sensors/");
+    const e = bytes("é/t");
+    assert.equal(decodeUtf8Reusing(e, 0, e.length, "é/t"), "é/t");
+    assert.equal(decodeUtf8Reusing(e, 0, e.length, "\u00e9/t".slice(0, 2) + "x"), "é/t");
   });
 });

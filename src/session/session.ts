@@ -53,7 +53,7 @@ import {
   ERR_TX_TOO_LARGE,
   ERR_UNEXPECTED_PACKET,
 } from "../status.ts";
-import { decodeUtf8 } from "../utf8.ts";
+import { decodeUtf8Reusing } from "../utf8.ts";
 import { AWAIT_PUBACK, AWAIT_PUBCOMP, AWAIT_PUBREC, DONE, Outbox, QUEUED } from "./outbox.ts";
 
 /** A clock in milliseconds that never goes back. It is only read. */
@@ -523,17 +523,7 @@ export class Session implements PacketSink {
    * only then do equal bytes mean equal characters.
    */
   private topicOf(buf: Uint8Array, off: number, len: number): string {
-    const last = this.lastTopic;
-    if (last.length === len) {
-      let i = 0;
-      while (i < len) {
-        const b = buf[off + i];
-        if (b >= 0x80 || b !== last.charCodeAt(i)) break;
-        i++;
-      }
-      if (i === len) return last;
-    }
-    const topic = decodeUtf8(buf, off, len);
+    const topic = decodeUtf8Reusing(buf, off, len, this.lastTopic);
     this.lastTopic = topic;
     return topic;
   }
