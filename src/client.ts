@@ -18,6 +18,7 @@ import {
 } from "./status.ts";
 import { invalid, lostError, mqttError, refusalError, type MqttError } from "./errors.ts";
 import { addListener, emitTo, removeListener, type Listener, type ListenerTable } from "./listeners.ts";
+import { generateClientId, positive } from "./options.ts";
 import { topicMatches, validateTopicFilter, validateTopicName } from "./topic.ts";
 import type { Board, TransportEvents } from "./transport.ts";
 import { utf8Length } from "./utf8.ts";
@@ -165,17 +166,6 @@ interface RequestToken {
   subscribe: boolean;
 }
 
-function positive(value: number | undefined, fallback: number, name: string): number {
-  if (value === undefined) return fallback;
-  if (!(value >= 1) || value !== Math.floor(value)) throw invalid(name + " must be a positive integer");
-  return value;
-}
-
-function generateId(random: () => number): string {
-  let id = "mcu-mqtt-";
-  for (let i = 0; i < 8; i++) id += Math.floor(random() * 16).toString(16);
-  return id;
-}
 
 export class Client implements SessionEvents, TransportEvents {
   /** One of OPENING .. ENDED. */
@@ -225,7 +215,7 @@ export class Client implements SessionEvents, TransportEvents {
     if (clientId === "") {
       // [MQTT-3.1.3-7] an empty id needs a clean session; we generate one so 3.1 works too.
       if (!clean) throw invalid("a client id is required when clean is false");
-      clientId = generateId(random);
+      clientId = generateClientId(random);
     }
     if (version === MQTT_3_1 && utf8Length(clientId) > MAX_ID_3_1) {
       throw invalid("MQTT 3.1 allows client ids of at most 23 bytes");

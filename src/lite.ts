@@ -33,6 +33,7 @@ import {
 } from "./packet/types.ts";
 import { invalid, lostError, mqttError, refusalError, type MqttError } from "./errors.ts";
 import { addListener, emitTo, removeListener, type Listener, type ListenerTable } from "./listeners.ts";
+import { generateClientId, positive } from "./options.ts";
 import {
   ERR_BUSY,
   ERR_CONNECT_TIMEOUT,
@@ -167,19 +168,15 @@ export class LiteClient implements TransportEvents, PacketSink {
     this.brokerPort = options.port ? options.port : 1883;
     const keepalive = options.keepalive !== undefined ? options.keepalive : 60;
     this.keepaliveMs = keepalive * 1000;
-    const ping = this.keepaliveMs < 30000 ? this.keepaliveMs : 30000;
-    this.pingWaitMs = options.pingTimeoutMs ? options.pingTimeoutMs : ping;
-    this.openWaitMs = options.connectTimeoutMs ? options.connectTimeoutMs : 30000;
-    const reconnect = options.reconnect;
-    this.minDelayMs = reconnect && reconnect.minMs ? reconnect.minMs : 1000;
-    this.maxDelayMs = reconnect === false ? 0 : reconnect && reconnect.maxMs ? reconnect.maxMs : 30000;
+    const ping = this.keepaliveMs > 0 && this.keepaliveMs < 30000 ? this.keepaliveMs : 30000;
+    this.pingWaitMs = positive(options.pingTimeoutMs, ping, "pingTimeoutMs");
+    this.openWaitMs = positive(options.connectTimeoutMs, 30000, "connectTimeoutMs");
+    const reconnect = options.reconnect ? options.reconnect : {};
+    this.minDelayMs = positive(reconnect.minMs, 1000, "reconnect.minMs");
+    this.maxDelayMs = options.reconnect === false ? 0 : positive(reconnect.maxMs, 30000, "reconnect.maxMs");
     this.delayMs = this.minDelayMs;
     let clientId = options.clientId;
-    if (!clientId) {
-      const random = board.random ? board.random : Math.random;
-      clientId = "mcu-mqtt-";
-      for (let i = 0; i < 8; i++) clientId += Math.floor(random() * 16).toString(16);
-    }
+    if (!clientId) clientId = generateClientId(board.random ? board.random : Math.random);
     const will = options.will;
     this.connectPacket = {
       type: 1,
@@ -191,12 +188,12 @@ export class LiteClient implements TransportEvents, PacketSink {
       username: options.username,
       password: options.password,
     };
-    this.tx = new Uint8Array(options.txBytes ? options.txBytes : 1024);
+    this.tx = new Uint8Array(positive(options.txBytes, 1024, "txBytes"));
     const size = connectSize(this.connectPacket);
     if (size < 0) throw invalid("cannot build CONNECT: " + statusText(size));
     if (size > this.tx.length) throw invalid("CONNECT needs " + size + " bytes, txBytes is " + this.tx.length);
-    this.receiver = new Receiver(options.rxBytes ? options.rxBytes : 1024, this, decodeFromBroker);
-    const slots = options.requestSlots ? options.requestSlots : 4;
+    this.receiver = new Receiver(positive(options.rxBytes, 1024, "rxBytes"), this, decodeFromBroker);
+    const slots = positive(options.requestSlots, 4, "requestSlots");
     for (let i = 0; i < slots; i++) {
       this.reqIds.push(0);
       this.reqFilters.push([]);

@@ -590,6 +590,10 @@ describe("lite client: programmer errors and listeners", () => {
     assert.throws(() => new LiteClient({ will: { topic: "a/#", payload: "x" } }, fakeBoard()), /invalid topic name/);
     assert.throws(() => new LiteClient({ password: "p" }, fakeBoard()), /password without user name/);
     assert.throws(() => new LiteClient({ clientId: "x".repeat(80), txBytes: 32 }, fakeBoard()), /txBytes is 32/);
+    assert.throws(() => new LiteClient({ rxBytes: -1 }, fakeBoard()), /rxBytes must be a positive integer/);
+    assert.throws(() => new LiteClient({ requestSlots: 0.5 }, fakeBoard()), /requestSlots must be a positive integer/);
+    assert.throws(() => new LiteClient({ reconnect: { minMs: 0 } }, fakeBoard()), /reconnect.minMs must be a positive integer/);
+    assert.throws(() => new LiteClient({ keepalive: 70000 }, fakeBoard()), /keepalive out of range/);
     assert.deepEqual(sent(r), []);
   });
 
