@@ -267,7 +267,7 @@ export class LiteClient implements TransportEvents, PacketSink {
     if (options && options.qos) throw invalid("this build subscribes at QoS 0 only");
     const list = typeof filters === "string" ? [filters] : filters.slice(0);
     while (this.zeros.length < list.length) this.zeros.push(0);
-    this.checkRequest(subscribeSize(1, list, this.zeros));
+    this.checkRequest(subscribeSize(1, list, this.zeros), "subscribe");
     for (let i = 0; i < list.length; i++) {
       if (this.filters.indexOf(list[i]) >= 0) continue;
       this.filters.push(list[i]);
@@ -280,7 +280,7 @@ export class LiteClient implements TransportEvents, PacketSink {
   /** Unsubscribes from one filter or several; `callback(err)` runs on UNSUBACK. */
   unsubscribe(filters: string | string[], callback?: LiteCallback): this {
     const list = typeof filters === "string" ? [filters] : filters.slice(0);
-    this.checkRequest(unsubscribeSize(1, list));
+    this.checkRequest(unsubscribeSize(1, list), "unsubscribe");
     for (let i = 0; i < list.length; i++) this.forget(list[i]);
     this.request(false, list, callback ? callback : null);
     return this;
@@ -300,8 +300,14 @@ export class LiteClient implements TransportEvents, PacketSink {
    * the transport. `callback` runs once it has ended.
    */
   end(callback?: () => void): this {
-    if (this.state === ENDING || this.state === ENDED) {
+    if (this.state === ENDED) {
       if (callback) this.board.timers.set(callback, 0);
+      return this;
+    }
+    if (this.state === ENDING) {
+      // Both callbacks run once the transport has closed.
+      const first = this.endCallback;
+      if (callback) this.endCallback = first ? function () { first(); callback(); } : callback;
       return this;
     }
     this.endCallback = callback ? callback : null;
@@ -488,9 +494,9 @@ export class LiteClient implements TransportEvents, PacketSink {
     if (this.state === ENDING || this.state === ENDED) throw invalid(what + " after end()");
   }
 
-  private checkRequest(size: number): void {
-    this.checkLive("subscribe");
-    if (size < 0) throw invalid("cannot subscribe or unsubscribe: " + statusText(size));
+  private checkRequest(size: number, what: string): void {
+    this.checkLive(what);
+    if (size < 0) throw invalid("cannot " + what + ": " + statusText(size));
     if (size > this.tx.length) throw invalid("the request needs " + size + " bytes, txBytes is " + this.tx.length);
   }
 

@@ -403,6 +403,18 @@ describe("lite client: DROPPING, WAITING, IDLE, ENDED", () => {
     assert.equal(r.c.state, WAITING);
   });
 
+  test("ENDING: a second end(callback) runs after the close too, with the first", () => {
+    const r = connected();
+    r.b.transport.closeAtOnce = false;
+    const calls: string[] = [];
+    r.c.end(() => calls.push("first"));
+    r.c.end(() => calls.push("second"));
+    r.b.clock.advance(10);
+    assert.deepEqual(calls, []);
+    r.b.transport.finishClose();
+    assert.deepEqual(calls, ["first", "second"]);
+  });
+
   test("DROPPING: end() → ENDING, then ENDED on close", () => {
     const r = dropping();
     r.c.end();
@@ -447,7 +459,7 @@ describe("lite client: DROPPING, WAITING, IDLE, ENDED", () => {
     const r = ended();
     assert.throws(() => r.c.publish("t", "x"), /publish after end\(\)/);
     assert.throws(() => r.c.subscribe("t"), /after end\(\)/);
-    assert.throws(() => r.c.unsubscribe("t"), /after end\(\)/);
+    assert.throws(() => r.c.unsubscribe("t"), /unsubscribe after end\(\)/);
     r.c.reconnect();
     assert.equal(r.c.state, ENDED);
     let called = 0;
