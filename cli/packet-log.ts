@@ -14,6 +14,7 @@ import {
   CONNECT,
   DecodedPacket,
   DISCONNECT,
+  PACKET_NAMES,
   PINGREQ,
   PINGRESP,
   PUBACK,
@@ -33,24 +34,6 @@ import { NEED_MORE, statusText } from "../src/status.ts";
 import type { Transport, TransportEvents } from "../src/transport.ts";
 import { decodeUtf8 } from "../src/utf8.ts";
 
-const TYPE_NAMES = [
-  "RESERVED",
-  "CONNECT",
-  "CONNACK",
-  "PUBLISH",
-  "PUBACK",
-  "PUBREC",
-  "PUBREL",
-  "PUBCOMP",
-  "SUBSCRIBE",
-  "SUBACK",
-  "UNSUBSCRIBE",
-  "UNSUBACK",
-  "PINGREQ",
-  "PINGRESP",
-  "DISCONNECT",
-  "RESERVED",
-];
 
 /** `n` as mosquitto prints it: 0/1 for flags. */
 function bit(flag: boolean): number {
@@ -79,13 +62,13 @@ export function describePacket(
   const d = new DecodedPacket();
   const status = decodePacket(buf, off, off + len, d);
   const type = buf[off] >> 4;
-  if (status < 0) return [who + TYPE_NAMES[type] + " (malformed: " + statusText(status) + ", " + len + " bytes)"];
+  if (status < 0) return [who + PACKET_NAMES[type] + " (malformed: " + statusText(status) + ", " + len + " bytes)"];
   switch (type) {
     case CONNECT:
     case PINGREQ:
     case PINGRESP:
     case DISCONNECT:
-      return [who + TYPE_NAMES[type]];
+      return [who + PACKET_NAMES[type]];
     case CONNACK:
       return [who + "CONNACK (" + d.returnCode + ")"];
     case PUBLISH: {
@@ -128,7 +111,7 @@ export function describePacket(
     case UNSUBACK:
       return [who + "UNSUBACK"];
   }
-  return [who + TYPE_NAMES[type]];
+  return [who + PACKET_NAMES[type]];
 }
 
 /** The client id a CONNECT packet carries (only that field is read). */

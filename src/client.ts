@@ -3,7 +3,7 @@
  * MQTT.js users know (`publish`, `subscribe`, `unsubscribe`, `end`, events).
  */
 import type { DecodedPacket } from "./packet/types.ts";
-import { MQTT_3_1, MQTT_3_1_1, PUBACK, PUBLISH, UNSUBACK, type Bytes, type WillMessage } from "./packet/types.ts";
+import { MQTT_3_1, MQTT_3_1_1, PACKET_NAMES, PUBACK, PUBLISH, UNSUBACK, type Bytes, type WillMessage } from "./packet/types.ts";
 import { DEBUG } from "./build-flags.ts";
 import { AWAIT_CONNACK, CONNECTED as SESSION_CONNECTED, Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
 import {
@@ -133,7 +133,6 @@ export const ENDING = 7;
 export const STOPPING = 8;
 export const ENDED = 9;
 
-const PACKET_NAMES = ["", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT"];
 
 /** A debug line for a packet about to be written: its type, QoS and packet id, its size. */
 function describeSent(bytes: Uint8Array, off: number, len: number): string {
@@ -285,9 +284,8 @@ export class Client implements SessionEvents, TransportEvents {
 
   /**
    * Adds a listener: connect, message, rawMessage, close, offline, reconnect, error, end, drop,
-   * and debug
-   * (one line per state change and per packet sent or received; debug builds only: Node, not the
-   * board bundles).
+   * and debug (one line per state change and per packet sent or received; in debug builds only:
+   * Node, not the board bundles).
    */
   on(event: string, listener: (...args: never[]) => void): this {
     addListener(this.listeners, event, listener as Listener);

@@ -18,6 +18,26 @@ export const PINGREQ = 12;
 export const PINGRESP = 13;
 export const DISCONNECT = 14;
 
+/** The packet types' names, by type (0 and 15 are reserved). For logs. */
+export const PACKET_NAMES = [
+  "RESERVED",
+  "CONNECT",
+  "CONNACK",
+  "PUBLISH",
+  "PUBACK",
+  "PUBREC",
+  "PUBREL",
+  "PUBCOMP",
+  "SUBSCRIBE",
+  "SUBACK",
+  "UNSUBSCRIBE",
+  "UNSUBACK",
+  "PINGREQ",
+  "PINGRESP",
+  "DISCONNECT",
+  "RESERVED",
+];
+
 /** Protocol level of MQTT 3.1 ("MQIsdp"). */
 export const MQTT_3_1 = 3;
 /** Protocol level of MQTT 3.1.1 ("MQTT"). */

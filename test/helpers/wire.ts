@@ -4,6 +4,7 @@
  */
 import {
   CONNACK,
+  PACKET_NAMES,
   PUBACK,
   PUBCOMP,
   PUBLISH,
@@ -129,8 +130,7 @@ export function text(payload: Bytes): string {
 
 /** A compact one-line form of a packet: "PUBLISH q1 id3 dup a/b 'x'", "PUBACK 3", ... */
 export function brief(p: Packet): string {
-  const names = ["", "CONNECT", "CONNACK", "PUBLISH", "PUBACK", "PUBREC", "PUBREL", "PUBCOMP", "SUBSCRIBE", "SUBACK", "UNSUBSCRIBE", "UNSUBACK", "PINGREQ", "PINGRESP", "DISCONNECT"];
-  const name = names[p.type];
+  const name = PACKET_NAMES[p.type];
   switch (p.type) {
     case PUBLISH:
       return name + " q" + p.qos + (p.qos > 0 ? " id" + p.packetId : "") + (p.dup ? " dup" : "") + (p.retain ? " retain" : "") + " " + p.topic + " '" + text(p.payload) + "'";
