@@ -1,5 +1,5 @@
 /**
- * The QoS 0-only client, for the boards with the least memory (ESP8266, a stock ESP32 build).
+ * The QoS 0-only client, for boards with little memory (a stock ESP32 build of Espruino).
  *
  * It is a second, smaller client over the same codec and board seams, not the full client with
  * parts switched off: what the full client costs is its shared machinery (outbox, in-flight

@@ -1,4 +1,4 @@
-// A telemetry node for the boards with the least memory (an ESP8266 running Espruino), with
+// A telemetry node for boards with little memory (a stock ESP32 build of Espruino), with
 // mcu-mqtt's QoS 0-only client.
 //
 // It joins Wi-Fi and every `periodS` seconds publishes a JSON reading on
@@ -19,7 +19,7 @@ var defaults = {
   host: "192.168.1.10",
   port: 1883,
   prefix: "sensors",
-  clientId: "esp8266-1",
+  clientId: "esp32-1",
   periodS: 10,
   keepaliveS: 30
 };
@@ -34,8 +34,9 @@ var dropped = 0;
 var ticker;
 var startS = getTime();
 
-// The ESP8266 has no temperature sensor (E.getTemperature() is NaN there): a simulated reading,
-// marked as such, stands in. Wire a real sensor (DS18B20, BME280...) for real data.
+// Espruino has no calibrated temperature sensor on these chips (E.getTemperature() is NaN on the
+// ESP8266, a raw value on the ESP32): a value in range is used, marked "chip", else a simulated
+// reading marked as such. Wire a real sensor (DS18B20, BME280...) for real data.
 function readTemperature() {
   var t = typeof E.getTemperature === "function" ? E.getTemperature() : NaN;
   if (isFinite(t) && t > -40 && t < 125) return { tempC: Math.round(t * 10) / 10, source: "chip" };

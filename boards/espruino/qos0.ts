@@ -1,10 +1,10 @@
 /**
- * mcu-mqtt's QoS 0-only build for Espruino: the smallest client, for boards with the least free
- * memory (ESP8266, a stock ESP32 build). See src/lite.ts for what it does and leaves out.
+ * mcu-mqtt's QoS 0-only build for Espruino: the smallest client, for boards with little free
+ * memory (a stock ESP32 build). See src/lite.ts for what it does and leaves out.
  *
  *   var mqtt = require("mcu-mqtt-qos0");
- *   var client = mqtt.connect({ host: "192.168.1.10", clientId: "esp8266-1" });
- *   client.on("connect", function () { client.publish("nodes/esp8266-1/status", "online", { retain: true }); });
+ *   var client = mqtt.connect({ host: "192.168.1.10", clientId: "esp32-1" });
+ *   client.on("connect", function () { client.publish("nodes/esp32-1/status", "online", { retain: true }); });
  */
 import { createLiteClient, LiteClient, type LiteOptions } from "../../src/lite.ts";
 import { espruinoBoardFor, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
