@@ -37,6 +37,7 @@ import {
   type UnsubscribePacket,
 } from "../../src/index.ts";
 import { fakeBoard, type FakeBoard } from "../helpers/fake-transport.ts";
+import { viewsMadeDuring } from "../helpers/views.ts";
 import { brief, connack, puback, pubcomp, publish, pubrec, suback, text, unsuback } from "../helpers/wire.ts";
 
 const pingresp: Packet = { type: PINGRESP };
@@ -1242,22 +1243,6 @@ describe("the debug log (Node builds; compiled out of the board bundles)", () =>
 });
 
 describe("rawMessage: the payload where it lies, nothing allocated", () => {
-  /** Counts Uint8Array views made while `fn` runs. */
-  function viewsMadeDuring(fn: () => void): number {
-    const original = Uint8Array.prototype.subarray;
-    let n = 0;
-    Uint8Array.prototype.subarray = function (this: Uint8Array, a?: number, b?: number) {
-      n++;
-      return original.call(this, a, b);
-    } as typeof original;
-    try {
-      fn();
-    } finally {
-      Uint8Array.prototype.subarray = original;
-    }
-    return n;
-  }
-
   test("a rawMessage listener gets the buffer and the packet's offsets; no view is made for it", () => {
     // A client with no `message` listener (the rig's would ask for a view).
     const b = fakeBoard();

@@ -33,6 +33,7 @@ import {
 } from "../../src/status.ts";
 import { PINGRESP, type ConnectPacket, type Packet } from "../../src/packet/types.ts";
 import { fakeBoard, type FakeBoard } from "../helpers/fake-transport.ts";
+import { viewsMadeDuring } from "../helpers/views.ts";
 import { brief, connack, publish, puback, suback, text, unsuback } from "../helpers/wire.ts";
 
 const pingresp: Packet = { type: PINGRESP };
@@ -647,17 +648,7 @@ describe("lite client: rawMessage", () => {
     r.c.on("rawMessage", (topic: string, buf: Uint8Array, p: { payloadOff: number; payloadLen: number }) => {
       raw.push(topic + " " + Buffer.from(buf.buffer, buf.byteOffset + p.payloadOff, p.payloadLen).toString());
     });
-    const original = Uint8Array.prototype.subarray;
-    let views = 0;
-    Uint8Array.prototype.subarray = function (this: Uint8Array, a?: number, b?: number) {
-      views++;
-      return original.call(this, a, b);
-    } as typeof original;
-    try {
-      r.b.transport.deliver(publish("t", "hello"));
-    } finally {
-      Uint8Array.prototype.subarray = original;
-    }
+    const views = viewsMadeDuring(() => r.b.transport.deliver(publish("t", "hello")));
     // The rig's own `message` listener asks for a view: exactly one was made for it.
     assert.equal(views, 1);
     assert.deepEqual(raw, ["t hello"]);
