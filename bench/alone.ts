@@ -55,15 +55,20 @@ export function nullBoard(): { board: Board; transport: NullTransport } {
   return { board, transport };
 }
 
-/** A connected mcu-mqtt client on a null transport. */
-export function mcuAlone(options: Record<string, unknown> = {}): { client: Client; transport: NullTransport } {
+/** A client made by `make` on a null transport, opened and accepted (CONNACK 0). */
+function connectedAlone<C extends { connected: boolean }>(make: (board: Board) => C): { client: C; transport: NullTransport } {
   const { board, transport } = nullBoard();
-  const client = new Client({ clientId: "alone", keepalive: 0, reconnect: false, ...options }, board);
+  const client = make(board);
   const events = transport.events as TransportEvents;
   events.onOpen();
   events.onData(new Uint8Array([0x20, 2, 0, 0]), 0, 4);
   if (!client.connected) throw new Error("mcu-mqtt alone: not connected");
   return { client, transport };
+}
+
+/** A connected mcu-mqtt client on a null transport. */
+export function mcuAlone(options: Record<string, unknown> = {}): { client: Client; transport: NullTransport } {
+  return connectedAlone((board) => new Client({ clientId: "alone", keepalive: 0, reconnect: false, ...options }, board));
 }
 
 /** `count` PUBLISH packets of `payload` on TOPIC, back to back, ids from `firstId`. */
@@ -156,12 +161,8 @@ export function mcuAloneRuns(n: number): AloneResult[] {
   }
   {
     // The QoS 0-only client, the same way: publishing, and receiving through rawMessage.
-    const { board, transport } = nullBoard();
-    const lite = new LiteClient({ clientId: "alone", keepalive: 0, reconnect: false }, board);
+    const { client: lite, transport } = connectedAlone((board) => new LiteClient({ clientId: "alone", keepalive: 0, reconnect: false }, board));
     const events = transport.events as TransportEvents;
-    events.onOpen();
-    events.onData(new Uint8Array([0x20, 2, 0, 0]), 0, 4);
-    if (!lite.connected) throw new Error("QoS 0 client alone: not connected");
     add("QoS 0-only client: publish QoS 0, Uint8Array payload", measure((k) => {
       for (let i = 0; i < k; i++) lite.publish(TOPIC, payload);
     }, WARM, n));
