@@ -1,11 +1,21 @@
 /**
- * Running the CLI, the chat and mosquitto's own clients as child processes, with every wait
- * bounded. The CLI runs from source (`node --import tsx cli/mcu-mqtt.ts`), so no build is needed.
+ * Running the CLI, the chat and mosquitto's own clients as child processes. The CLI runs as built
+ * (dist/node/cli/mcu-mqtt.js, from the copy scripts/run-tests.mjs builds before the tests) and
+ * the chat as one bundled file, so that a child does not compile TypeScript as it starts. Every
+ * wait is on an event (an output line, a line in the broker's log, an exit) and bounded by
+ * LIMIT_MS, an outer limit for a machine busy with other work, never a guess at how long it takes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { mosquittoMissing, type RunningMosquitto, waitFor } from "../helpers/brokers.ts";
+import { buildSync } from "esbuild";
+import { mosquittoMissing, type RunningMosquitto, waitFor, waitForBrokerLog } from "../helpers/brokers.ts";
+
+/** The longest any one wait may take: a healthy run needs a fraction of it. */
+export const LIMIT_MS = 60000;
+/** A test's own limit, above the few LIMIT_MS waits it may chain. */
+export const TEST_LIMIT = { timeout: 4 * LIMIT_MS };
 
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOSQUITTO_PUB = process.env.MOSQUITTO_PUB_BIN || "/usr/bin/mosquitto_pub";
@@ -92,19 +102,20 @@ export class Proc {
     this.child.stdin!.end();
   }
 
-  /** Waits until stdout contains `text`. */
-  async waitForOutput(text: string, timeoutMs: number): Promise<void> {
-    await waitFor(() => this.stdoutText().includes(text), timeoutMs, JSON.stringify(text) + " from " + this.what, () => this.describe());
+  /** Waits until stdout contains `text`, failing after `timeoutMs` (default LIMIT_MS). */
+  async waitForOutput(text: string, timeoutMs?: number): Promise<void> {
+    await waitFor(() => this.stdoutText().includes(text), timeoutMs || LIMIT_MS, JSON.stringify(text) + " from " + this.what, () => this.describe());
   }
 
-  /** Waits for the exit, killing the process (SIGKILL) and failing after `timeoutMs`. */
-  async finish(timeoutMs: number): Promise<Finished> {
+  /** Waits for the exit, killing the process (SIGKILL) and failing after `timeoutMs` (default LIMIT_MS). */
+  async finish(timeoutMs?: number): Promise<Finished> {
+    const limitMs = timeoutMs || LIMIT_MS;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         this.kill("SIGKILL");
-        reject(new Error("timed out after " + timeoutMs + " ms waiting for " + this.what + " to exit: " + this.describe()));
-      }, timeoutMs);
+        reject(new Error("timed out after " + limitMs + " ms waiting for " + this.what + " to exit: " + this.describe()));
+      }, limitMs);
     });
     try {
       return await Promise.race([this.exited, deadline]);
@@ -145,19 +156,47 @@ function track(p: Proc): Proc {
   return p;
 }
 
-/** Starts `mcu-mqtt <args>` from source. */
-export function startCli(args: string[], stdin?: string | Buffer | "pipe"): Proc {
-  return track(new Proc(process.execPath, ["--import", "tsx", join("cli", "mcu-mqtt.ts")].concat(args), stdin));
+/** The built command: in the copy made by scripts/run-tests.mjs, or in dist/node after `npm run build`. */
+function cliScript(): string {
+  const build = process.env.MCU_MQTT_TEST_BUILD || join(ROOT, "dist", "node");
+  const script = join(build, "cli", "mcu-mqtt.js");
+  if (!existsSync(script)) throw new Error(script + " is missing: run the tests with `node scripts/run-tests.mjs`, which builds it, or `npm run build` first");
+  return script;
 }
 
-/** Runs `mcu-mqtt <args>` to its end. */
+/** Starts `mcu-mqtt <args>`, as built. */
+export function startCli(args: string[], stdin?: string | Buffer | "pipe"): Proc {
+  return track(new Proc(process.execPath, [cliScript()].concat(args), stdin));
+}
+
+/** Runs `mcu-mqtt <args>` to its end (at most `timeoutMs`, default LIMIT_MS). */
 export function runCli(args: string[], stdin?: string | Buffer, timeoutMs?: number): Promise<Finished> {
-  return startCli(args, stdin).finish(timeoutMs || 10000);
+  return startCli(args, stdin).finish(timeoutMs);
+}
+
+let chatBundle = "";
+/** examples/chat/chat.ts bundled once into one ES module in a temp dir (removed at exit). */
+function chatScript(): string {
+  if (chatBundle) return chatBundle;
+  const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-chat-"));
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  const outfile = join(dir, "chat.mjs");
+  buildSync({
+    entryPoints: [join(ROOT, "examples", "chat", "chat.ts")],
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    outfile,
+    logLevel: "silent",
+  });
+  chatBundle = outfile;
+  return outfile;
 }
 
 /** Starts the chat example as `nick`. */
 export function startChat(nick: string, brokerUrl: string): Proc {
-  return track(new Proc(process.execPath, ["--import", "tsx", join("examples", "chat", "chat.ts"), "--nick", nick, "--broker", brokerUrl], "pipe"));
+  return track(new Proc(process.execPath, [chatScript(), "--nick", nick, "--broker", brokerUrl], "pipe"));
 }
 
 export function startMosquittoSub(args: string[]): Proc {
@@ -165,12 +204,12 @@ export function startMosquittoSub(args: string[]): Proc {
 }
 
 export function runMosquittoPub(args: string[], stdin?: string | Buffer, timeoutMs?: number): Promise<Finished> {
-  return track(new Proc(MOSQUITTO_PUB, args, stdin)).finish(timeoutMs || 10000);
+  return track(new Proc(MOSQUITTO_PUB, args, stdin)).finish(timeoutMs);
 }
 
-/** Resolves once the broker has acknowledged a SUBSCRIBE of `clientId` (read from its log). */
-export function subscribed(broker: RunningMosquitto, clientId: string, timeoutMs?: number): Promise<void> {
-  return waitFor(() => broker.log().includes("Sending SUBACK to " + clientId + "\n"), timeoutMs || 8000, "SUBACK to " + clientId, () => broker.log().slice(-1500));
+/** Resolves once the broker has sent `count` (default 1) SUBACKs to `clientId` (read from its log). */
+export function subscribed(broker: RunningMosquitto, clientId: string, count?: number): Promise<void> {
+  return waitForBrokerLog(broker, "Sending SUBACK to " + clientId + "\n", LIMIT_MS, count);
 }
 
 let counter = 0;

@@ -265,7 +265,7 @@ describe("main", () => {
     assert.deepEqual([bad.code, bad.err], [1, "Error: Unknown command 'publish'; use 'mcu-mqtt pub' or 'mcu-mqtt sub' (see 'mcu-mqtt --help').\n"]);
   });
 
-  it("each CONNACK refusal: its line; pub exits 5, sub with the return code", { timeout: 15000 }, async () => {
+  it("each CONNACK refusal: its line; pub exits 5, sub with the return code", { timeout: 60000 }, async () => {
     const texts = [
       "",
       "Connection Refused: unacceptable protocol version.",
@@ -289,7 +289,7 @@ describe("main", () => {
     );
   });
 
-  it("a broker that hangs up before CONNACK: the connection was lost, exit 7", { timeout: 10000 }, async () => {
+  it("a broker that hangs up before CONNACK: the connection was lost, exit 7", { timeout: 60000 }, async () => {
     const broker = await refusingBroker(-1);
     try {
       const r = await runMain(["pub", "-h", "127.0.0.1", "-p", String(broker.port), "-t", "t", "-m", "x"]);
@@ -300,7 +300,7 @@ describe("main", () => {
     }
   });
 
-  it("every subscription refused (SUBACK 0x80): one line, exit 1", { timeout: 10000 }, async () => {
+  it("every subscription refused (SUBACK 0x80): one line, exit 1", { timeout: 60000 }, async () => {
     const sockets = new Set<net.Socket>();
     const server = net.createServer((s) => {
       sockets.add(s);

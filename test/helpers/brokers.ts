@@ -6,7 +6,8 @@
  *   temp dir. A process 'exit' hook kills any that a failed test left running.
  * - `startProxy()`: a TCP relay between a client and a broker that can cut every connection or
  *   swallow the broker's bytes, for faults a real broker will not produce on request.
- * - `waitFor()`: polls a condition with a deadline, so no test waits without a bound.
+ * - `waitFor()`: polls a condition with a deadline, so no test waits without a bound;
+ *   `waitForBrokerLog()` waits for a line in mosquitto's log the same way.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { accessSync, constants, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -335,6 +336,26 @@ export async function startMosquitto(extraConfigLines?: string[], options?: Mosq
       if (!process.env.MCU_MQTT_KEEP_BROKER_DIRS) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Waits until mosquitto's log holds `text` at least `count` times (default once). The log file is
+ * read every 25 ms, not every few: tests wait on several brokers at once on a busy machine. Rejects
+ * after `timeoutMs` with the end of the log in the message.
+ */
+export function waitForBrokerLog(broker: RunningMosquitto, text: string, timeoutMs: number, count?: number): Promise<void> {
+  const wanted = count === undefined ? 1 : count;
+  const seen = () => broker.log().split(text).length - 1;
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const poll = () => {
+      if (seen() >= wanted) resolve();
+      else if (Date.now() - start >= timeoutMs) {
+        reject(new Error("timed out after " + timeoutMs + " ms waiting for " + JSON.stringify(text) + (wanted > 1 ? " " + wanted + " times" : "") + " in the broker's log: " + broker.log().slice(-1500)));
+      } else setTimeout(poll, 25);
+    };
+    poll();
+  });
 }
 
 /** Writes a mosquitto password file with one user, through `mosquitto_passwd -b`. */
