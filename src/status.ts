@@ -73,6 +73,10 @@ export const ERR_CONNECTION_LOST = -30;
 export const ERR_NOT_CONNECTED = -31;
 /** A QoS 0 message was dropped: the transport is still sending earlier bytes (QoS 0-only client). */
 export const ERR_BUSY = -32;
+/** A queued message was dropped from a full outbox to make room for a newer one (overflow "drop-oldest"). */
+export const ERR_DROPPED = -33;
+/** The broker closed an accepted connection within the stable period: another client with this id? */
+export const ERR_EARLY_CLOSE = -34;
 
 const NAMES: string[] = [
   "ok",
@@ -108,6 +112,8 @@ const NAMES: string[] = [
   "connection lost",
   "not connected",
   "transport busy: wait for drain",
+  "dropped from a full outbox to make room for a newer message",
+  "closed soon after connecting: another client with this id?",
 ];
 
 /** A short English description of a status code, for errors and logs. */

@@ -173,6 +173,37 @@ export function encodePublish(
 // Packets that carry a packet identifier only, and packets that are a fixed header only.
 
 /**
+ * Writes only the start of a PUBLISH: fixed header, topic and packet id, for a payload of
+ * `payloadLen` bytes that the caller sends after it (a payload larger than `buf`, sent in slices
+ * from where it lies). Returns the offset after the header, or a status: as `encodePublish`, and
+ * ERR_BUFFER_TOO_SMALL when the header itself does not fit.
+ */
+export function encodePublishHeader(
+  buf: Uint8Array,
+  off: number,
+  topic: string,
+  payloadLen: number,
+  qos: number,
+  retain: boolean,
+  dup: boolean,
+  packetId: number,
+): number {
+  const head = publishRemaining(topic, "", qos, dup, packetId);
+  if (head < 0) return head;
+  const remaining = head + payloadLen;
+  const size = totalSize(remaining);
+  if (size < 0) return size;
+  if (!hasRoom(buf, off, size - payloadLen)) return ERR_BUFFER_TOO_SMALL;
+  let p = writeHeader(buf, off, (PUBLISH << 4) | (dup ? 8 : 0) | (qos << 1) | (retain ? 1 : 0), remaining);
+  p = writeField(buf, p, topic);
+  if (qos > 0) {
+    buf[p++] = packetId >> 8;
+    buf[p++] = packetId & 0xff;
+  }
+  return p;
+}
+
+/**
  * Encodes PUBACK, PUBREC, PUBREL, PUBCOMP or UNSUBACK. Returns the offset after it (4 bytes on),
  * or ERR_PACKET_TYPE, ERR_PACKET_ID, ERR_BUFFER_TOO_SMALL.
  */

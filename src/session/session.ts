@@ -33,6 +33,7 @@ import {
   encodeConnect,
   encodeEmpty,
   encodePublish,
+  encodePublishHeader,
   encodeSubscribe,
   encodeUnsubscribe,
   publishSize,
@@ -43,7 +44,8 @@ import { decodeFromBroker } from "../packet/decode.ts";
 import { Receiver, type PacketSink } from "../packet/receiver.ts";
 import {
   ERR_CONNECT_TIMEOUT,
-  ERR_INCOMING_FULL,
+  ERR_CONNECTION_LOST,
+  ERR_DROPPED,
   ERR_MALFORMED,
   ERR_OUTBOX_FULL,
   ERR_PACKET_TOO_LARGE,
@@ -53,7 +55,7 @@ import {
   ERR_TX_TOO_LARGE,
   ERR_UNEXPECTED_PACKET,
 } from "../status.ts";
-import { decodeUtf8Reusing } from "../utf8.ts";
+import { decodeUtf8Reusing, utf8Length } from "../utf8.ts";
 import { AWAIT_PUBACK, AWAIT_PUBCOMP, AWAIT_PUBREC, DONE, Outbox, QUEUED } from "./outbox.ts";
 
 /** A clock in milliseconds that never goes back. It is only read. */
@@ -78,13 +80,26 @@ export interface SessionConfig {
   rxBytes: number;
   /** Largest packet sent (transmit buffer). */
   txBytes: number;
-  /** Bytes of the pool holding unacknowledged and queued PUBLISH packets. */
+  /** Most bytes of the pool holding unacknowledged and queued PUBLISH packets. */
   outboxBytes: number;
-  /** Most messages the outbox holds at once. */
-  outboxSlots: number;
+  /**
+   * Bytes the pool starts with (default: all of `outboxBytes` at once); it doubles up to
+   * `outboxBytes` as needed. A host sets a large limit and a small start.
+   */
+  outboxStartBytes?: number;
+  /** Starting size of the outbox's slot tables (default 32); they grow, bytes are the limit. */
+  outboxSlots?: number;
+  /**
+   * What a publish that does not fit the outbox while offline does: OVERFLOW_REFUSE (default)
+   * refuses it; OVERFLOW_DROP_OLDEST drops the oldest held messages until it fits.
+   */
+  overflow?: number;
   /** Most QoS 1/2 messages sent and not yet acknowledged. */
   maxInflight: number;
-  /** Most incoming QoS 2 messages between PUBREC and PUBREL. */
+  /**
+   * Most incoming QoS 2 messages between PUBREC and PUBREL, for a persistent session (65,535:
+   * no limit). What does not fit is withheld, not refused (see `onPublish`).
+   */
   incomingQos2Slots: number;
   /** Most SUBSCRIBE/UNSUBSCRIBE requests awaiting acknowledgement. */
   requestSlots: number;
@@ -92,8 +107,11 @@ export interface SessionConfig {
 
 /** What the session tells its owner. One long-lived object. */
 export interface SessionEvents {
-  /** Sends bytes. Returns false when the transport wants the sender to wait for `drained()`. */
-  sendBytes(bytes: Uint8Array, off: number, len: number): boolean;
+  /**
+   * Sends bytes. Returns false when the transport wants the sender to wait for `drained()`.
+   * `slice` is true for a piece of a payload whose packet started in an earlier call.
+   */
+  sendBytes(bytes: Uint8Array, off: number, len: number, slice?: boolean): boolean;
   /** CONNACK accepted the connection. */
   onConnected(sessionPresent: boolean): void;
   /** CONNACK refused the connection with `returnCode` (1..255). The link should be closed. */
@@ -112,7 +130,19 @@ export interface SessionEvents {
   onDropped(status: number, type: number, length: number): void;
   /** Debug builds only (see build-flags.ts): each packet from the broker, before it is handled. */
   onReceived?(packet: DecodedPacket): void;
+  /**
+   * Incoming QoS 2 messages were withheld (the table was full) and the table has drained: close
+   * this connection and connect again at once, so the broker sends them again.
+   */
+  onWithheld?(): void;
 }
+
+/** `SessionConfig.overflow` values. */
+export const OVERFLOW_REFUSE = 0;
+export const OVERFLOW_DROP_OLDEST = 1;
+
+/** Bytes of a bitset with one bit per packet id (1..65,535). */
+const ID_BITSET_BYTES = 8192;
 
 /** Connection states of the session. The transport's own states belong to the client. */
 export const LINK_DOWN = 0;
@@ -141,13 +171,34 @@ export class Session implements PacketSink {
   private pingSentMs = -1;
   private connectStartMs = 0;
   private nextId = 1;
+  /** Packet ids held by a message or request, one bit each: allocation without a search. */
+  private idsInUse: Uint8Array;
 
   /** The topic string of the last message received (see `topicOf`). */
   private lastTopic = "";
 
-  /** Incoming QoS 2 packet ids between PUBREC and PUBREL: delivered once, never again. */
-  private incomingIds: Uint16Array;
+  /**
+   * Incoming QoS 2 packet ids between PUBREC and PUBREL, one bit each: delivered once, never
+   * again. A bitset of every id cannot fill, whatever the broker's in-flight window; the count
+   * enforces a smaller `incomingQos2Slots` when one is set.
+   */
+  private incoming: Uint8Array;
   private incomingCount = 0;
+  /** A QoS 2 message was withheld on this connection because the table was full. */
+  private withheld = false;
+
+  /**
+   * A QoS 0 PUBLISH larger than tx being written: header first, then its payload in slices
+   * straight from the caller's bytes (or string). Nothing else is written until it is complete.
+   */
+  private big: Bytes | null = null;
+  private bigOff = 0;
+  private bigEnd = 0;
+  private bigToken: unknown = null;
+  /** Acknowledgements (type << 16 | id) that came due while `big` was being written. */
+  private deferred: Uint32Array;
+  private deferredCount = 0;
+  private deferredPing = false;
 
   /** SUBSCRIBE/UNSUBSCRIBE requests awaiting their acknowledgement. */
   private reqKind: Uint8Array;
@@ -180,8 +231,10 @@ export class Session implements PacketSink {
     this.receiver = new Receiver(config.rxBytes, this, decodeFromBroker);
     this.tx = new Uint8Array(config.txBytes);
     this.ackBuf = new Uint8Array(4);
-    this.outbox = new Outbox(config.outboxBytes, config.outboxSlots);
-    this.incomingIds = new Uint16Array(config.incomingQos2Slots);
+    this.outbox = new Outbox(config.outboxBytes, config.outboxSlots ? config.outboxSlots : 32, config.outboxStartBytes);
+    this.idsInUse = new Uint8Array(ID_BITSET_BYTES);
+    this.incoming = new Uint8Array(ID_BITSET_BYTES);
+    this.deferred = new Uint32Array(16);
     const n = config.requestSlots;
     this.reqKind = new Uint8Array(n);
     this.reqId = new Uint16Array(n);
@@ -224,6 +277,16 @@ export class Session implements PacketSink {
   /** The transport closed or failed. In-flight messages stay for the next connection. */
   linkDown(): void {
     this.state = LINK_DOWN;
+    this.withheld = false;
+    this.deferredCount = 0;
+    this.deferredPing = false;
+    if (this.big !== null) {
+      // Cut mid-packet: a QoS 0 message is not sent again.
+      const token = this.bigToken;
+      this.big = null;
+      this.bigToken = null;
+      this.events.onDone(token, ERR_CONNECTION_LOST, null);
+    }
     this.resubscribeNext = -1;
     this.receiver.reset();
     this.pingSentMs = -1;
@@ -235,6 +298,7 @@ export class Session implements PacketSink {
   /** The transport can take more bytes after a write returned false. */
   drained(): void {
     this.writable = true;
+    this.continueBig();
     this.pump();
   }
 
@@ -248,7 +312,8 @@ export class Session implements PacketSink {
 
   /** Sends DISCONNECT (when connected) and marks the link down. The caller closes the transport. */
   disconnect(): void {
-    if (this.state === CONNECTED) {
+    // Not in the middle of a large payload: the broker would read DISCONNECT as payload bytes.
+    if (this.state === CONNECTED && this.big === null) {
       const end = encodeEmpty(this.ackBuf, 0, DISCONNECT);
       this.send(this.ackBuf, 0, end);
     }
@@ -288,8 +353,13 @@ export class Session implements PacketSink {
       // Start the PINGRESP deadline before writing: a transport may deliver the answer inside
       // write(), and setting it afterwards would turn that answer into a ping timeout.
       this.pingSentMs = now;
-      const end = encodeEmpty(this.ackBuf, 0, PINGREQ);
-      this.send(this.ackBuf, 0, end);
+      if (this.big !== null) {
+        // It goes out after the large packet; a write that never completes then times out.
+        this.deferredPing = true;
+      } else {
+        const end = encodeEmpty(this.ackBuf, 0, PINGREQ);
+        this.send(this.ackBuf, 0, end);
+      }
       if (this.state !== CONNECTED) return -1;
       return this.pingSentMs < 0 ? this.lastSendMs + keepaliveMs : now + this.config.pingTimeoutMs;
     }
@@ -301,29 +371,146 @@ export class Session implements PacketSink {
 
   /**
    * Publishes a message; QoS 1/2 (and QoS 0 while it cannot be sent at once) wait in the outbox.
+   * A QoS 0 message larger than tx, sent at once, goes out as header + slices of `payload`, which
+   * must then stay unchanged until `token` is reported.
    * Returns 0, or a status: ERR_QOS, ERR_TOPIC, ERR_UTF8, ERR_FIELD_TOO_LONG,
-   * ERR_REMAINING_LENGTH (invalid input), ERR_TX_TOO_LARGE, ERR_OUTBOX_FULL. On failure nothing
-   * is queued or sent and `token` is not reported through `done`.
+   * ERR_REMAINING_LENGTH (invalid input), ERR_TX_TOO_LARGE (a QoS 0 header larger than tx),
+   * ERR_OUTBOX_FULL (see `refusedBytes`). On failure nothing is queued or sent and `token` is not
+   * reported through `done`. With OVERFLOW_DROP_OLDEST, offline, older messages may be dropped
+   * first: each one's token is reported with ERR_DROPPED.
    */
   publish(topic: string, payload: Bytes, qos: number, retain: boolean, token: unknown): number {
     if (qos !== 0 && qos !== 1 && qos !== 2) return ERR_QOS;
     // Packet id 1 stands in for the real one, which only changes the bytes, not the size.
     const size = publishSize(topic, payload, qos, false, 1);
     if (size < 0) return size;
-    if (size > this.tx.length) return ERR_TX_TOO_LARGE;
-    if (qos === 0 && this.state === CONNECTED && this.writable && this.outbox.live() === 0) {
+    this.refusedBytes = 0;
+    if (qos === 0 && this.state === CONNECTED && this.writable && this.outbox.liveCount === 0 && this.big === null) {
+      if (size > this.tx.length) return this.publishBig(topic, payload, retain, token);
       const end = encodePublish(this.tx, 0, topic, payload, 0, retain, false, 0);
       this.send(this.tx, 0, end);
       this.events.onDone(token, 0, null);
       return 0;
     }
-    const slot = this.outbox.reserve(size, token);
+    const box = this.outbox;
+    if (size > box.limitBytes) {
+      this.refusedBytes = size;
+      return ERR_OUTBOX_FULL;
+    }
+    let slot = box.reserve(size, token);
+    while (slot < 0 && this.config.overflow === OVERFLOW_DROP_OLDEST && this.state !== CONNECTED && this.dropOldest()) {
+      slot = box.reserve(size, token);
+    }
     if (slot < 0) return ERR_OUTBOX_FULL;
-    const id = qos > 0 ? this.allocateId() : 0;
-    encodePublish(this.outbox.pool, this.outbox.offset[slot], topic, payload, qos, retain, false, id);
-    this.outbox.packetId[slot] = id;
+    // The packet id is given when the message is sent (see `pump`): only messages in flight
+    // hold one, so any number can wait in the outbox.
+    encodePublish(box.pool, box.offset[slot], topic, payload, qos, retain, false, 1);
     this.pump();
     return 0;
+  }
+
+  /**
+   * Size of the last message `publish` refused because it is larger than the whole outbox (0
+   * when the last refusal, if any, was for want of room now).
+   */
+  refusedBytes = 0;
+
+  /**
+   * Drops the oldest held message to make room (offline, OVERFLOW_DROP_OLDEST). False when there
+   * is none that may go: a persistent session's message awaiting PUBCOMP was taken by the broker
+   * and must be released (PUBREL) on the next connection.
+   */
+  private dropOldest(): boolean {
+    const box = this.outbox;
+    if (box.count === 0) return false;
+    const s = box.head; // never DONE: finish() frees done records at the head
+    const st = box.state[s];
+    if (st === AWAIT_PUBCOMP && !this.config.clean) return false;
+    const token = box.token[s];
+    if (st >= AWAIT_PUBACK && st <= AWAIT_PUBCOMP) this.inflight--;
+    this.finishRecord(s);
+    // A clean session's message awaiting PUBCOMP had reached the broker: it is done, not dropped.
+    this.events.onDone(token, st === AWAIT_PUBCOMP ? 0 : ERR_DROPPED, null);
+    return true;
+  }
+
+  /** Starts writing a QoS 0 PUBLISH larger than tx (see `big`). */
+  private publishBig(topic: string, payload: Bytes, retain: boolean, token: unknown): number {
+    const payloadLen = typeof payload === "string" ? utf8Length(payload) : payload.length;
+    const end = encodePublishHeader(this.tx, 0, topic, payloadLen, 0, retain, false, 0);
+    if (end < 0) return ERR_TX_TOO_LARGE;
+    this.big = payload;
+    this.bigOff = 0;
+    this.bigEnd = payload.length;
+    this.bigToken = token;
+    this.send(this.tx, 0, end);
+    this.continueBig();
+    return 0;
+  }
+
+  /** Writes slices of the large payload while the transport takes them; then what waited. */
+  private continueBig(): void {
+    while (this.big !== null && this.writable && this.state === CONNECTED) {
+      const payload = this.big;
+      if (typeof payload === "string") {
+        const tx = this.tx;
+        let n = 0;
+        let i = this.bigOff;
+        // Whole characters only: at most 4 bytes each.
+        while (i < this.bigEnd && n <= tx.length - 4) {
+          let c = payload.charCodeAt(i++);
+          if (c >= 0xd800 && c < 0xdc00 && i < this.bigEnd) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (payload.charCodeAt(i++) - 0xdc00);
+          }
+          if (c < 0x80) tx[n++] = c;
+          else if (c < 0x800) {
+            tx[n++] = 0xc0 | (c >> 6);
+            tx[n++] = 0x80 | (c & 63);
+          } else if (c < 0x10000) {
+            tx[n++] = 0xe0 | (c >> 12);
+            tx[n++] = 0x80 | ((c >> 6) & 63);
+            tx[n++] = 0x80 | (c & 63);
+          } else {
+            tx[n++] = 0xf0 | (c >> 18);
+            tx[n++] = 0x80 | ((c >> 12) & 63);
+            tx[n++] = 0x80 | ((c >> 6) & 63);
+            tx[n++] = 0x80 | (c & 63);
+          }
+        }
+        this.bigOff = i;
+        this.sendSlice(tx, 0, n);
+      } else {
+        const left = this.bigEnd - this.bigOff;
+        const n = left < this.tx.length ? left : this.tx.length;
+        const off = this.bigOff;
+        this.bigOff += n;
+        this.sendSlice(payload, off, n);
+      }
+      if (this.big !== null && this.bigOff >= this.bigEnd) {
+        const token = this.bigToken;
+        this.big = null;
+        this.bigToken = null;
+        // Control packets that came due meanwhile go first, in the order they came.
+        for (let k = 0; k < this.deferredCount && this.state === CONNECTED; k++) {
+          const v = this.deferred[k];
+          this.sendAck(v >>> 16, v & 0xffff);
+        }
+        this.deferredCount = 0;
+        if (this.deferredPing && this.state === CONNECTED) {
+          this.deferredPing = false;
+          const e = encodeEmpty(this.ackBuf, 0, PINGREQ);
+          this.send(this.ackBuf, 0, e);
+        }
+        this.sendRequests();
+        this.events.onDone(token, 0, null);
+        this.pump();
+      }
+    }
+  }
+
+  private sendSlice(bytes: Uint8Array, off: number, len: number): void {
+    this.lastSendMs = this.clock.now();
+    if (!this.events.sendBytes(bytes, off, len, true)) this.writable = false;
   }
 
   /**
@@ -354,17 +541,24 @@ export class Session implements PacketSink {
       if (live) this.events.onDone(token, status, null);
     }
     this.inflight = 0;
+    if (this.big !== null) {
+      const token = this.bigToken;
+      this.big = null;
+      this.bigToken = null;
+      this.events.onDone(token, status, null);
+    }
     for (let i = 0; i < this.reqKind.length; i++) {
       if (this.reqKind[i] === FREE) continue;
       const token = this.reqToken[i];
       this.freeRequest(i);
       if (token !== null) this.events.onDone(token, status, null);
     }
+    this.idsInUse.fill(0);
   }
 
-  /** Messages held in the outbox (queued or awaiting acknowledgement). */
+  /** Messages held in the outbox (queued or awaiting acknowledgement), and a large one being written. */
   pendingMessages(): number {
-    return this.outbox.live();
+    return this.outbox.liveCount + (this.big !== null ? 1 : 0);
   }
 
   /** Requests (subscribe, unsubscribe) awaiting acknowledgement. */
@@ -452,7 +646,10 @@ export class Session implements PacketSink {
     // A broker that kept the session gets the unacknowledged messages again, in order, with DUP
     // set [MQTT-4.4.0-1]; one that did not gets them afresh, and the subscriptions again.
     const resume = sessionPresent && !this.config.clean;
-    if (!resume) this.incomingCount = 0;
+    if (!resume && this.incomingCount > 0) {
+      this.incoming.fill(0);
+      this.incomingCount = 0;
+    }
     let slot = box.head;
     let left = box.count;
     while (left-- > 0 && this.state === CONNECTED) {
@@ -481,7 +678,7 @@ export class Session implements PacketSink {
           // The broker had taken the message (it sent PUBREC): for a new session it is done.
           const token = box.token[s];
           this.inflight--;
-          box.finish(s);
+          this.finishRecord(s);
           this.events.onDone(token, 0, null);
         }
       }
@@ -497,16 +694,25 @@ export class Session implements PacketSink {
     const qos = p.qos;
     const id = p.packetId;
     if (qos === 2) {
-      if (this.incomingIndex(id) >= 0) {
+      const bit = 1 << (id & 7);
+      if (this.incoming[id >> 3] & bit) {
         // Delivered already; the broker re-sent it (DUP) before seeing our PUBREC.
         this.sendAck(PUBREC, id);
         return;
       }
-      if (this.incomingCount === this.incomingIds.length) {
-        this.fail(ERR_INCOMING_FULL);
+      if (this.incomingCount >= this.config.incomingQos2Slots && !this.config.clean) {
+        // The table is full: withhold PUBREC. Nothing is delivered and nothing is lost: the
+        // broker keeps the message until it has our PUBREC, and sends it again on the next
+        // connection of this persistent session (onPubrel asks for that connection once the
+        // table has drained). Closing the link instead turned a broker whose in-flight window
+        // exceeds the table into a reconnect loop that never got through the backlog. A clean
+        // session needs no limit: its broker never sends a message again, so the ids only
+        // mark what is between PUBREC and PUBREL.
+        this.withheld = true;
         return;
       }
-      this.incomingIds[this.incomingCount++] = id;
+      this.incoming[id >> 3] |= bit;
+      this.incomingCount++;
     }
     const topic = this.topicOf(buf, p.topicOff, p.topicLen);
     this.events.onMessage(topic, buf, p);
@@ -529,43 +735,62 @@ export class Session implements PacketSink {
   }
 
   private onPubrel(id: number): void {
-    const i = this.incomingIndex(id);
-    if (i >= 0) this.incomingIds[i] = this.incomingIds[--this.incomingCount];
+    const bit = 1 << (id & 7);
+    if (this.incoming[id >> 3] & bit) {
+      this.incoming[id >> 3] &= ~bit;
+      this.incomingCount--;
+    }
     // [MQTT-4.3.3-2] answer PUBREL with PUBCOMP, known id or not (it may be a resend).
     this.sendAck(PUBCOMP, id);
+    if (this.withheld && this.incomingCount === 0 && this.state === CONNECTED && this.events.onWithheld) {
+      this.withheld = false;
+      this.events.onWithheld();
+    }
   }
 
-  private incomingIndex(id: number): number {
-    for (let i = 0; i < this.incomingCount; i++) if (this.incomingIds[i] === id) return i;
-    return -1;
+  /** Marks a record done and lets go of its packet id. */
+  private finishRecord(s: number): void {
+    const id = this.outbox.packetId[s];
+    if (id !== 0) this.idsInUse[id >> 3] &= ~(1 << (id & 7));
+    this.outbox.finish(s);
   }
 
   private onPublishAck(id: number, awaiting: number): void {
-    const s = this.outbox.find(id, awaiting);
+    const s = this.outbox.find(id, awaiting, this.inflight);
     if (s < 0) return; // a late duplicate acknowledgement: nothing waits for it
     const token = this.outbox.token[s];
     this.inflight--;
-    this.outbox.finish(s);
+    this.finishRecord(s);
     this.events.onDone(token, 0, null);
     this.pump();
   }
 
   private onPubrec(id: number): void {
     const box = this.outbox;
-    let s = box.find(id, AWAIT_PUBREC);
+    let s = box.find(id, AWAIT_PUBREC, this.inflight);
     if (s >= 0) box.state[s] = AWAIT_PUBCOMP;
-    else s = box.find(id, AWAIT_PUBCOMP); // a repeated PUBREC gets PUBREL again
+    else s = box.find(id, AWAIT_PUBCOMP, this.inflight); // a repeated PUBREC gets PUBREL again
     if (s >= 0) this.sendAck(PUBREL, id);
   }
 
+  /** Sends an acknowledgement, or keeps it until a large payload being written is complete. */
   private sendAck(type: number, id: number): void {
+    if (this.big !== null) {
+      if (this.deferredCount === this.deferred.length) {
+        const more = new Uint32Array(this.deferred.length * 2);
+        more.set(this.deferred);
+        this.deferred = more;
+      }
+      this.deferred[this.deferredCount++] = (type << 16) | id;
+      return;
+    }
     const end = encodeAck(this.ackBuf, 0, type, id);
     if (end > 0) this.send(this.ackBuf, 0, end);
   }
 
   /** Sends queued messages in order while the window and the transport allow. */
   private pump(): void {
-    if (this.state !== CONNECTED) return;
+    if (this.state !== CONNECTED || this.big !== null) return;
     const box = this.outbox;
     let slot = box.head;
     let left = box.count;
@@ -582,6 +807,18 @@ export class Session implements PacketSink {
         box.finish(s);
         this.events.onDone(token, 0, null);
       } else {
+        if (box.packetId[s] === 0) {
+          // The id is given now, written in place after the topic.
+          const id = this.allocateId();
+          box.packetId[s] = id;
+          const pool = box.pool;
+          let p = box.offset[s] + 1;
+          while (pool[p] & 0x80) p++;
+          p++;
+          p += 2 + ((pool[p] << 8) | pool[p + 1]);
+          pool[p] = id >> 8;
+          pool[p + 1] = id & 0xff;
+        }
         // Await the acknowledgement before writing: a transport may deliver PUBACK/PUBREC inside
         // write(), and a record still QUEUED then would take it for a stray duplicate and wait
         // for ever.
@@ -592,12 +829,19 @@ export class Session implements PacketSink {
     }
   }
 
-  /** A packet id not used by any message or request in flight. */
+  /**
+   * A packet id not used by any message or request in flight, marked as used. Only messages in
+   * flight and requests hold ids, far fewer than 65,535, so the search ends.
+   */
   private allocateId(): number {
     for (;;) {
       const id = this.nextId;
       this.nextId = id === 65535 ? 1 : id + 1;
-      if (!this.outbox.usesId(id) && this.requestIndex(id) < 0) return id;
+      const bit = 1 << (id & 7);
+      if ((this.idsInUse[id >> 3] & bit) === 0) {
+        this.idsInUse[id >> 3] |= bit;
+        return id;
+      }
     }
   }
 
@@ -639,6 +883,7 @@ export class Session implements PacketSink {
   }
 
   private sendRequests(): void {
+    if (this.big !== null) return; // they follow the large packet
     for (let i = 0; i < this.reqKind.length; i++) {
       if (this.state !== CONNECTED) return;
       if (this.reqKind[i] === FREE || this.reqSent[i]) continue;
@@ -692,6 +937,8 @@ export class Session implements PacketSink {
   }
 
   private freeRequest(i: number): void {
+    const id = this.reqId[i];
+    if (this.reqKind[i] !== FREE && id !== 0) this.idsInUse[id >> 3] &= ~(1 << (id & 7));
     this.reqKind[i] = FREE;
     this.reqToken[i] = null;
     this.reqTopics[i] = null;

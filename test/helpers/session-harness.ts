@@ -23,7 +23,8 @@ export type Recorded =
   | { kind: "failed"; status: number }
   | { kind: "message"; message: RecordedMessage }
   | { kind: "done"; token: unknown; status: number; granted: number[] | null }
-  | { kind: "dropped"; status: number; type: number; length: number };
+  | { kind: "dropped"; status: number; type: number; length: number }
+  | { kind: "withheld" };
 
 export const DEFAULT_CONFIG: SessionConfig = {
   protocolVersion: 4,
@@ -35,7 +36,6 @@ export const DEFAULT_CONFIG: SessionConfig = {
   rxBytes: 256,
   txBytes: 256,
   outboxBytes: 1024,
-  outboxSlots: 8,
   maxInflight: 4,
   incomingQos2Slots: 4,
   requestSlots: 4,
@@ -90,6 +90,9 @@ export class SessionHarness implements SessionEvents {
   }
   onDropped(status: number, type: number, length: number): void {
     this.events.push({ kind: "dropped", status: status, type: type, length: length });
+  }
+  onWithheld(): void {
+    this.events.push({ kind: "withheld" });
   }
 
   // Driving

@@ -8,7 +8,6 @@ import {
   CONNECT,
   ERR_CONNECT_TIMEOUT,
   ERR_FLAGS,
-  ERR_INCOMING_FULL,
   ERR_MALFORMED,
   ERR_OUTBOX_FULL,
   ERR_PACKET_TOO_LARGE,
@@ -499,19 +498,44 @@ describe("QoS flows, broker to client", () => {
     assert.deepEqual(h.takeEvents(), []);
   });
 
-  test("a full table of incoming QoS 2 messages fails the link instead of delivering twice", () => {
-    const h = connected({ incomingQos2Slots: 2 });
+  test("a full table of incoming QoS 2 messages withholds PUBREC, then asks for a reconnect once drained", () => {
+    const h = connected({ incomingQos2Slots: 2, clean: false, clientId: "p" });
     h.deliver([publish("x", "1", 2, 1), publish("x", "2", 2, 2)]);
     assert.deepEqual(sent(h), ["PUBREC 1", "PUBREC 2"]);
-    h.deliver(publish("x", "3", 2, 3));
-    const ev = h.takeEvents();
-    assert.deepEqual(messages(ev), ["x '1' q2", "x '2' q2"]);
-    assert.deepEqual(ev[ev.length - 1], { kind: "failed", status: ERR_INCOMING_FULL });
-    assert.deepEqual(sent(h), [], "no PUBREC for a message not delivered");
-    // After a PUBREL the slot is free again.
+    h.deliver([publish("x", "3", 2, 3), publish("x", "4", 2, 4)]);
+    assert.deepEqual(messages(h.takeEvents()), ["x '1' q2", "x '2' q2"], "nothing delivered past the table");
+    assert.deepEqual(sent(h), [], "no PUBREC for what was withheld: the broker keeps it");
+    assert.equal(h.session.state, CONNECTED, "the link stays up and reading");
+    h.deliver(pubrel(1));
+    assert.deepEqual(sent(h), ["PUBCOMP 1"]);
+    assert.deepEqual(h.takeEvents(), [], "not drained yet");
+    h.deliver(pubrel(2));
+    assert.deepEqual(sent(h), ["PUBCOMP 2"]);
+    assert.deepEqual(h.takeEvents(), [{ kind: "withheld" }], "drained: reconnect for the rest");
+    // The next connection of the persistent session gets them again (DUP), delivered once each.
+    h.session.linkDown();
+    h.connect(true);
+    h.takeEvents();
+    sent(h);
+    h.deliver([publish("x", "3", 2, 3, true), publish("x", "4", 2, 4, true), publish("x", "3", 2, 3, true)]);
+    assert.deepEqual(messages(h.takeEvents()), ["x '3' q2 dup", "x '4' q2 dup"]);
+    assert.deepEqual(sent(h), ["PUBREC 3", "PUBREC 4", "PUBREC 3"]);
+  });
+
+  test("a clean session has no table limit: its broker never sends a message again", () => {
     const g = connected({ incomingQos2Slots: 2 });
-    g.deliver([publish("x", "1", 2, 1), publish("x", "2", 2, 2), pubrel(1), publish("x", "3", 2, 3)]);
+    g.deliver([publish("x", "1", 2, 1), publish("x", "2", 2, 2), publish("x", "3", 2, 3)]);
     assert.deepEqual(messages(g.takeEvents()), ["x '1' q2", "x '2' q2", "x '3' q2"]);
+    assert.deepEqual(sent(g), ["PUBREC 1", "PUBREC 2", "PUBREC 3"]);
+  });
+
+  test("the default table cannot fill: 65,535 QoS 2 messages awaiting PUBREL", () => {
+    const h = connected({ incomingQos2Slots: 65535, clean: false, clientId: "p", rxBytes: 64 });
+    let n = 0;
+    h.onMessageHook = () => n++;
+    for (let id = 1; id <= 65535; id++) h.deliver(publish("x", "", 2, id));
+    assert.equal(n, 65535);
+    assert.equal(h.events.filter((e) => e.kind !== "message").length, 0);
   });
 
   test("publish from inside onMessage goes out, and the acknowledgement still follows", () => {
@@ -552,24 +576,45 @@ describe("outbox and in-flight window", () => {
     assert.deepEqual(h.takeEvents(), [done("t1"), done("t2"), done("t3"), done("t0")]);
   });
 
-  test("a full outbox refuses with ERR_OUTBOX_FULL and sends nothing", () => {
-    const h = connected({ outboxSlots: 2, maxInflight: 1 });
-    assert.equal(h.session.publish("a", "1", 1, false, "t1"), 0);
-    assert.equal(h.session.publish("a", "2", 1, false, "t2"), 0);
-    sent(h);
-    assert.equal(h.session.publish("a", "3", 1, false, "t3"), ERR_OUTBOX_FULL);
-    assert.equal(h.session.publish("a", "4", 0, false, "t4"), ERR_OUTBOX_FULL, "QoS 0 queues behind them");
-    assert.deepEqual(sent(h), []);
-    assert.deepEqual(h.takeEvents(), []);
-    assert.equal(h.session.pendingMessages(), 2);
-    // Room again once the first is acknowledged.
-    h.deliver(puback(1));
-    assert.deepEqual(sent(h), ["PUBLISH q1 id2 a '2'"]);
-    assert.equal(h.session.publish("a", "5", 1, false, "t5"), 0);
+  test("bytes, not a message count, limit the outbox: 100 small messages wait in 1 KB", () => {
+    const h = connected({ outboxBytes: 1024, maxInflight: 1 });
+    for (let i = 0; i < 100; i++) assert.equal(h.session.publish("a", "" + (i % 10), 1, false, "t" + i), 0); // 8 bytes each
+    assert.deepEqual(sent(h), ["PUBLISH q1 id1 a '0'"]);
+    assert.equal(h.session.pendingMessages(), 100);
+    assert.equal(h.session.outbox.liveBytes, 800);
+    for (let i = 1; i <= 100; i++) h.deliver(puback(i));
+    assert.equal(h.session.pendingMessages(), 0);
+    assert.equal(h.takeEvents().length, 100);
   });
 
-  test("a pool without room for the bytes refuses the same way", () => {
-    const h = connected({ outboxBytes: 40, outboxSlots: 8, maxInflight: 8 });
+  test("packet ids are given when a message is sent: more than 65,535 may wait", () => {
+    const h = new SessionHarness({ outboxBytes: 1 << 20, maxInflight: 16 });
+    for (let i = 0; i < 70000; i++) assert.equal(h.session.publish("a", "x", 1 + (i % 2), false, null), 0);
+    // The broker's side, read straight from each write (decoding the whole log each time would
+    // cost more than the session does): acknowledge every PUBLISH and PUBREL.
+    const acks: Packet[] = [];
+    h.onSendHook = (bytes, off) => {
+      const type = bytes[off] >> 4;
+      if (type === 6) acks.push(pubcomp((bytes[off + 2] << 8) | bytes[off + 3]));
+      if (type !== 3) return;
+      const qos = (bytes[off] >> 1) & 3;
+      let p = off + 1;
+      while (bytes[p] & 0x80) p++;
+      p++;
+      p += 2 + ((bytes[p] << 8) | bytes[p + 1]);
+      const id = (bytes[p] << 8) | bytes[p + 1];
+      acks.push(qos === 1 ? puback(id) : pubrec(id));
+    };
+    let acked = 0;
+    h.onDoneHook = () => acked++;
+    h.connect();
+    while (acks.length > 0) h.deliver(acks.shift() as Packet);
+    assert.equal(acked, 70000);
+    assert.equal(h.session.pendingMessages(), 0);
+  });
+
+  test("a pool without room for the bytes refuses with ERR_OUTBOX_FULL and sends nothing", () => {
+    const h = connected({ outboxBytes: 40, maxInflight: 8 });
     assert.equal(h.session.publish("a", "0123456789", 1, false, "t1"), 0); // 17 bytes
     assert.equal(h.session.publish("a", "0123456789", 1, false, "t2"), 0);
     sent(h);
@@ -583,7 +628,8 @@ describe("outbox and in-flight window", () => {
     assert.equal(h.session.publish("", "x", 0, false, "t"), ERR_TOPIC);
     assert.equal(h.session.publish("a", "x", 3, false, "t"), ERR_QOS);
     assert.equal(h.session.publish("\ud800", "x", 1, false, "t"), ERR_UTF8);
-    assert.equal(h.session.publish("a", new Uint8Array(40), 1, false, "t"), ERR_TX_TOO_LARGE);
+    assert.equal(h.session.publish("a", new Uint8Array(2000), 1, false, "t"), ERR_OUTBOX_FULL, "larger than the outbox");
+    assert.equal(h.session.refusedBytes, 2008);
     assert.deepEqual(sent(h), []);
     assert.deepEqual(h.takeEvents(), []);
     assert.equal(h.session.pendingMessages(), 0);
