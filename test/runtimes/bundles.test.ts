@@ -1,0 +1,82 @@
+/**
+ * Each board bundle on the real interpreters (../shared/tools), at the sizes of issue 11: loaded,
+ * connected to mosquitto on 127.0.0.1, subscribed to two filters, its own messages back one at a
+ * time, ended. Pass or fail on behaviour only: the memory figures are measured by
+ * `npm run footprint`, not asserted here.
+ *
+ * - Espruino from Storage (as the `espruino` CLI's `--storage` or the IDE's Storage upload leave
+ *   it): both bundles on espruino-1700 (an ESP8266), the full one on espruino-5100 too.
+ * - Espruino as IDE text (`Modules.addCached` + sketch): the full bundle on espruino-5100, the
+ *   QoS 0 build on espruino-1700.
+ * - Kaluma 1.2.1 with the Pico W heap, through kaluma-bridge.mjs: both bundles.
+ *
+ * MCU_MQTT_RUNTIME_MESSAGES sets the message count (default 100: the interpreters run emulated).
+ */
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import * as L from "../../bench/real-lib.ts";
+import { startMosquitto, type RunningMosquitto } from "../helpers/brokers.ts";
+import { needRuntimes, runtimesWhyNot } from "./support.ts";
+
+const MESSAGES = Math.max(2, +(process.env.MCU_MQTT_RUNTIME_MESSAGES || 100));
+
+let broker: RunningMosquitto | null = null;
+before(async () => {
+  if (!runtimesWhyNot()) broker = await startMosquitto();
+});
+after(async () => {
+  if (broker) await broker.close();
+});
+
+function describeFailure(o: { why: string; run: L.Run }): string {
+  return o.why + "\n--- output ---\n" + o.run.out.slice(-1500) + "\n--- stderr ---\n" + o.run.err.slice(-800);
+}
+
+let seq = 0;
+const id = (what: string) => "rt-" + what + "-" + process.pid + "-" + seq++;
+
+describe("board bundles on the real interpreters", { concurrency: 2 }, () => {
+  const espruino: { build: L.Build; binary: string; load: "storage" | "text" }[] = [
+    { build: "full", binary: "espruino-1700", load: "storage" },
+    { build: "qos0", binary: "espruino-1700", load: "storage" },
+    { build: "full", binary: "espruino-5100", load: "storage" },
+    { build: "full", binary: "espruino-5100", load: "text" },
+    { build: "qos0", binary: "espruino-1700", load: "text" },
+  ];
+  for (const c of espruino) {
+    const B = L.ESPRUINO_BUNDLES[c.build];
+    it("Espruino " + c.binary + ", " + (c.load === "storage" ? "from Storage" : "as IDE text") + ": " + B.file.slice(L.ROOT.length + 1), async (t) => {
+      if (!needRuntimes(t)) return;
+      const scenario = { name: B.name, port: broker!.port, clientId: id("esp"), qos: B.qos, messages: MESSAGES, marks: [] };
+      let o: L.EspruinoOutcome;
+      if (c.load === "storage") {
+        const d = L.storageDir(await L.storageImage(B.name, B.file));
+        try {
+          o = L.parseEspruino(await L.runEspruino(c.binary, L.espruinoSketch(scenario), d.dir, 240));
+        } finally {
+          d.cleanup();
+        }
+      } else {
+        const d = L.tempDir("mcu-mqtt-text-");
+        try {
+          o = L.parseEspruino(await L.runEspruino(c.binary, L.addCachedText(B.name, B.file) + L.espruinoSketch(scenario), d.dir, 240));
+        } finally {
+          d.cleanup();
+        }
+      }
+      assert.ok(o.ok, describeFailure(o));
+      assert.equal(o.first, "rt/" + scenario.clientId + "/a m0", "the first message came back whole");
+    });
+  }
+
+  for (const b of ["full", "qos0"] as const) {
+    const B = L.KALUMA_BUNDLES[b];
+    it("Kaluma 1.2.1 (Pico W heap): " + B.file.slice(L.ROOT.length + 1), async (t) => {
+      if (!needRuntimes(t)) return;
+      const run = await L.runKaluma(L.kalumaProgram({ port: broker!.port, clientId: id("kal"), qos: B.qos, messages: MESSAGES, bigPayload: 0 }), { bundle: B.file, seconds: 120 });
+      const o = L.parseKaluma(run);
+      assert.ok(o.ok, describeFailure(o));
+      assert.ok(o.heap.subscribed && o.heap.messages, "connected, subscribed and got its messages back");
+    });
+  }
+});
