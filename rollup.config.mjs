@@ -12,8 +12,8 @@ import { transform } from "esbuild";
 import { privateNames } from "./scripts/private-names.mjs";
 
 const TARGETS = {
-  espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts", qos0: "boards/espruino/qos0.ts" },
-  kaluma: { ts: ts.ScriptTarget.ES2019, esbuild: "es2019", entry: "boards/kaluma/index.ts", qos0: "boards/kaluma/qos0.ts" },
+  espruino: { ts: ts.ScriptTarget.ES5, esbuild: "es5", entry: "boards/espruino/index.ts", byteStrings: true },
+  kaluma: { ts: ts.ScriptTarget.ES2019, esbuild: "es2019", entry: "boards/kaluma/index.ts", byteStrings: false },
 };
 
 /** Replaces src/build-flags.ts with this bundle's constants, so dead branches are dropped. */
@@ -50,23 +50,26 @@ function typescript(target) {
   };
 }
 
-// Private member names are renamed too: Espruino keeps a module's source text in RAM.
+// Private member names are renamed too: Espruino keeps a module's source text in RAM. The board
+// client (src/compact.ts) marks its private members with a trailing "_".
 const PRIVATE = privateNames(["src", "boards"].filter((d) => existsSync(d)));
-const MANGLE = PRIVATE.length > 0 ? new RegExp("^(" + PRIVATE.join("|") + ")$") : undefined;
+const MANGLE = new RegExp((PRIVATE.length > 0 ? "^(" + PRIVATE.join("|") + ")$|" : "") + "^[a-z]+_$");
 
-/** Minifies the finished chunk; the syntax level stays the target's. */
+/**
+ * Minifies the finished chunk. The first pass (ES2019) folds constants into the code that uses
+ * them (each top-level `var` costs memory on Espruino) and renames private members; an ES5 bundle
+ * is then lowered by TypeScript and minified once more.
+ */
 function minify(esTarget) {
   return {
     name: "esbuild-minify",
     async renderChunk(code) {
-      const out = await transform(code, {
-        minify: true,
-        target: esTarget,
-        format: "cjs",
-        legalComments: "none",
-        mangleProps: MANGLE,
-      });
-      return { code: out.code, map: null };
+      let out = (await transform(code, { minify: true, treeShaking: true, target: "es2019", format: "cjs", legalComments: "none", mangleProps: MANGLE })).code;
+      if (esTarget === "es5") {
+        const lowered = ts.transpileModule(out, { compilerOptions: { target: ts.ScriptTarget.ES5, module: ts.ModuleKind.CommonJS, removeComments: true } }).outputText;
+        out = (await transform(lowered, { minify: true, target: "es5", format: "cjs", legalComments: "none" })).code;
+      }
+      return { code: out, map: null };
     },
   };
 }
@@ -91,7 +94,7 @@ function bundle(runtime, entry, file, flags) {
   return {
     input: entry,
     treeshake: { moduleSideEffects: false },
-    plugins: [buildFlags(flags), typescript(t.ts), minify(t.esbuild), commonjsMarker()],
+    plugins: [buildFlags(flags), typescript(ts.ScriptTarget.ES2019), minify(t.esbuild), commonjsMarker()],
     output: {
       file,
       format: "cjs",
@@ -111,12 +114,13 @@ const configs = [];
 for (const runtime of Object.keys(TARGETS)) {
   const entry = TARGETS[runtime].entry;
   if (!existsSync(entry)) continue;
-  configs.push(bundle(runtime, entry, `dist/${runtime}/mcu-mqtt.js`, { DEBUG: false }));
-  // The QoS 0-only client (src/lite.ts) for the boards with the least memory.
-  configs.push(bundle(runtime, TARGETS[runtime].qos0, `dist/${runtime}/mcu-mqtt-qos0.js`, { DEBUG: false }));
+  const byteStrings = TARGETS[runtime].byteStrings;
+  configs.push(bundle(runtime, entry, `dist/${runtime}/mcu-mqtt.js`, { DEBUG: false, QOS12: true, BYTE_STRINGS: byteStrings }));
+  // The same client without QoS 1/2, for the boards with the least memory.
+  configs.push(bundle(runtime, entry, `dist/${runtime}/mcu-mqtt-qos0.js`, { DEBUG: false, QOS12: false, BYTE_STRINGS: byteStrings }));
 }
 // The portable core alone, for the small-engine harnesses and the size table.
-configs.push(bundle("espruino", "src/index.ts", "dist/core/mcu-mqtt-core.es5.js", { DEBUG: false }));
-configs.push(bundle("kaluma", "src/index.ts", "dist/core/mcu-mqtt-core.es2019.js", { DEBUG: false }));
+configs.push(bundle("espruino", "src/index.ts", "dist/core/mcu-mqtt-core.es5.js", { DEBUG: false, QOS12: true, BYTE_STRINGS: false }));
+configs.push(bundle("kaluma", "src/index.ts", "dist/core/mcu-mqtt-core.es2019.js", { DEBUG: false, QOS12: true, BYTE_STRINGS: false }));
 
 export default configs;

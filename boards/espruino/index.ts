@@ -4,41 +4,113 @@
  *   var mqtt = require("mcu-mqtt");
  *   var client = mqtt.connect({ host: "192.168.1.10", clientId: "esp32-1" });
  *
- * or, for a sketch written for Espruino's own MQTT module, change only the module name:
- *
- *   var mqtt = require("mcu-mqtt").create("192.168.1.10", { client_id: "esp32-1" });
- *
- * The board (clock, timers, transport) is in ./transport.ts, Wi-Fi in ./wifi.ts, the face of
- * Espruino's MQTT module in ./compat.ts.
+ * The same file makes both bundles: mcu-mqtt.js (QoS 0, 1 and 2) and mcu-mqtt-qos0.js (built
+ * with QOS12 false). What Espruino asks of the adapter (measured on its interpreter):
+ * - Sockets give and take Strings, one char per byte, as the client's packets are.
+ * - `write` gives no backpressure and 'drain' fires when the send buffer has emptied: past
+ *   HIGH_WATER bytes since the last 'drain' the client is told to wait.
+ * - A refused connection throws from `connect` on some builds and arrives as 'error' on others;
+ *   after a server close 'end' and 'close' come, no 'error'. Either way the client hears one
+ *   onClose, never from inside the call that caused it.
+ * - `clearTimeout(undefined)` clears every timer: handles are checked.
  */
-import { Client, type ClientOptions } from "../../src/client.ts";
-import { espruinoBoardFor, type EspruinoTlsOptions, type EspruinoTransportOptions } from "./transport.ts";
-import { keepWifi, type WifiOptions } from "./wifi.ts";
+import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../../src/compact.ts";
 
-export * from "../../src/public.ts";
-export {
-  EspruinoTransport,
-  espruinoBoard,
-  espruinoClock,
-  espruinoTimers,
-  type EspruinoTlsOptions,
-  type EspruinoTransportOptions,
-} from "./transport.ts";
-export { joinWifi, keepWifi, wifiModule, type WifiOptions } from "./wifi.ts";
-export { create, EspruinoMqtt, type EspruinoMqttOptions } from "./compat.ts";
+declare const require: (name: string) => any;
+declare const getTime: () => number;
+declare const setTimeout: (callback: () => void, ms: number) => unknown;
+declare const clearTimeout: (handle: unknown) => void;
 
-export interface EspruinoClientOptions extends ClientOptions {
-  /** TLS through `require("tls")` (ESP32, Espruino WiFi firmware built with it). */
-  tls?: EspruinoTlsOptions | boolean;
-  /** Flow control and scratch sizes of the transport. */
-  transport?: EspruinoTransportOptions;
-  /** Keep this Wi-Fi network joined (see `keepWifi`). */
-  wifi?: WifiOptions;
+export interface EspruinoOptions extends BoardOptions {
+  /** TLS through `require("tls")` (firmware built with it): true, or the options it takes. */
+  tls?: boolean | { ca?: string; cert?: string; key?: string };
+}
+
+/** Bytes written since the last 'drain' beyond which the client holds bulk writes. */
+const HIGH_WATER = 1024;
+
+/** Clock, timers and the link over `require("net")` (or "tls"). */
+export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
+  let sock: any = null;
+  let ev: LinkEvents;
+  let unsent = 0;
+  // `k` is the socket of one open: its close is reported once, and never from inside a call.
+  const fin = function (k: unknown, why?: unknown) {
+    if (sock !== k) return;
+    sock = null;
+    setTimeout(function () {
+      ev.onClose(why);
+    }, 0);
+  };
+  return {
+    now: function () {
+      return getTime() * 1000;
+    },
+    set: setTimeout,
+    clear: function (h: unknown) {
+      if (h !== undefined) clearTimeout(h);
+    },
+    open: function (host, port, events) {
+      ev = events;
+      unsent = 0;
+      let k: any = (sock = {});
+      try {
+        k = sock = require(tls ? "tls" : "net").connect(Object.assign({ host: host, port: port }, tls === true ? {} : tls), function () {
+          if (sock === k) ev.onOpen();
+        });
+        k.on("data", function (d: string) {
+          if (sock === k) ev.onData(d);
+        });
+        k.on("drain", function () {
+          unsent = 0;
+          if (sock === k) ev.onDrain();
+        });
+        k.on("error", function (e: unknown) {
+          fin(k, e);
+        });
+        k.on("close", function () {
+          fin(k);
+        });
+      } catch (e) {
+        fin(k, e);
+      }
+    },
+    write: function (s) {
+      const k = sock;
+      if (!k) return true;
+      try {
+        k.write(s);
+      } catch (e) {
+        fin(k, e); // written after the socket closed
+      }
+      return (unsent += s.length) < HIGH_WATER;
+    },
+    close: function () {
+      const k = sock;
+      if (!k) return;
+      fin(k);
+      if (k.end) k.end();
+    },
+  };
 }
 
 /** Creates a client on this board and starts connecting. */
-export function connect(options: EspruinoClientOptions): Client {
-  const client = new Client(options, espruinoBoardFor(options.transport, options.tls));
-  if (options.wifi) keepWifi(client, options.wifi);
-  return client;
+export function connect(options: EspruinoOptions): BoardClient {
+  return new BoardClient(options, espruinoBoard(options.tls), { maxPacketBytes: 2048, outboxBytes: 2048, incomingQos2Slots: 8 });
+}
+
+/**
+ * Joins a Wi-Fi network (ESP32/ESP8266 `Wifi`, Espruino WiFi's `EspruinoWiFi`). The station
+ * joins again by itself after a loss; the client reconnects when it has.
+ */
+export function joinWifi(options: { ssid: string; password?: string }, callback?: (err: Error | null) => void): void {
+  let w;
+  try {
+    w = require("Wifi");
+  } catch (e) {
+    w = require("EspruinoWiFi");
+  }
+  w.connect(options.ssid, { password: options.password }, function (err: unknown) {
+    if (callback) callback(err ? new Error("mcu-mqtt: Wi-Fi " + err) : null);
+  });
 }

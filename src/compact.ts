@@ -1,0 +1,785 @@
+/**
+ * The board client: one state machine, a codec of a few lines, QoS 1/2 as a layer a build can
+ * leave out (QOS12 false makes the QoS 0 bundles).
+ *
+ * Every board bundle is this file plus a few lines of adapter (boards/espruino, boards/kaluma).
+ * Packets are binary strings, one char per byte:
+ * - On Espruino sockets take and give Strings: a packet is built by native concatenation and
+ *   written as it is, and a received packet is read with `charCodeAt` at a few places and
+ *   `substr`. Going through typed arrays there costs a copy each way and ~10x the time in
+ *   JavaScript loops (measured on its interpreter). Kaluma's sockets take binary strings as well.
+ * - On a board each function, property and buffer costs memory: no buffers are kept at all; the
+ *   outbox is an array of packet strings whose bytes are its only limit.
+ * - The payload of a QoS 0 publish larger than SLICE is written in slices, straight from the
+ *   caller's string, pausing when the link says wait and going on at `onDrain`; control packets
+ *   due meanwhile wait in `q_`.
+ * - Errors carry a numeric `code` (src/status.ts); texts stay out of board builds.
+ * - One timer ticks once a second while the client lives: connect timeout, keepalive, PINGRESP
+ *   deadline, reconnect backoff.
+ * Private members end in `_`: the bundler renames them to one or two letters.
+ */
+import { BYTE_STRINGS, QOS12 } from "./build-flags.ts";
+import {
+  ERR_BUSY,
+  ERR_CONNECT_TIMEOUT,
+  ERR_CONNECTION_LOST,
+  ERR_DROPPED,
+  ERR_EARLY_CLOSE,
+  ERR_ENDED,
+  ERR_MALFORMED,
+  ERR_NOT_CONNECTED,
+  ERR_OUTBOX_FULL,
+  ERR_PACKET_TOO_LARGE,
+  ERR_PING_TIMEOUT,
+  ERR_REFUSED,
+  ERR_SUBSCRIBE_REFUSED,
+  ERR_UNEXPECTED_PACKET,
+} from "./status.ts";
+
+export type Payload = string | Uint8Array;
+
+/** What the client hears from its link. One long-lived object: the client itself. */
+export interface LinkEvents {
+  onOpen(): void;
+  /** Bytes as a binary string (one char per byte), split or joined anywhere. */
+  onData(data: string): void;
+  /** The link has room again after `write` returned false. */
+  onDrain(): void;
+  /** Exactly once per `open`, never from inside a call of the client's. */
+  onClose(reason?: unknown): void;
+}
+
+/**
+ * A board: its clock, one-shot timers and a link to the broker, in one flat object (every
+ * object and function costs memory on a board).
+ */
+export interface Board {
+  /** Milliseconds; only differences are used. */
+  now(): number;
+  set(callback: () => void, ms: number): unknown;
+  /** Takes only handles `set` returned. */
+  clear(handle: unknown): void;
+  /** Starts connecting; the outcome is onOpen or onClose, never a throw. */
+  open(host: string, port: number, events: LinkEvents): void;
+  /** Takes the binary string; false: hold bulk writes until onDrain. */
+  write(data: string): boolean;
+  /** onClose follows. */
+  close(): void;
+  random?(): number;
+}
+
+export interface BoardOptions {
+  host?: string;
+  port?: number;
+  /** Generated ("mcu-mqtt-" and 8 hex digits) when empty. */
+  clientId?: string;
+  /** Clean session (default true). */
+  clean?: boolean;
+  /** Seconds (default 60; 0 turns keepalive off). */
+  keepalive?: number;
+  username?: string;
+  password?: Payload;
+  will?: { topic: string; payload: Payload; qos?: number; retain?: boolean };
+  /** 4: MQTT 3.1.1 (default); 3: MQTT 3.1. */
+  protocolVersion?: number;
+  /** Reconnect delays (default 1,000 to 30,000 ms, jittered), or false to stay offline after a loss. */
+  reconnect?: { minMs?: number; maxMs?: number } | false;
+  /** Connection and CONNACK deadline (default 30,000 ms). */
+  connectTimeoutMs?: number;
+  /** PINGRESP deadline (default the keepalive, at most 30,000 ms). */
+  pingTimeoutMs?: number;
+  /** Largest packet taken from the broker; a larger one is skipped and reported. */
+  maxPacketBytes?: number;
+  /** Bytes the outbox holds: QoS 1/2 messages until acknowledged, anything queued while offline. */
+  outboxBytes?: number;
+  /** QoS 2 messages from the broker awaiting PUBREL (persistent sessions only). */
+  incomingQos2Slots?: number;
+  /** What a publish that does not fit the outbox while offline does (default "refuse"). */
+  overflow?: "refuse" | "drop-oldest";
+}
+
+/** Sizes a board bundle passes as its own defaults. */
+export interface BoardDefaults {
+  maxPacketBytes: number;
+  outboxBytes: number;
+  incomingQos2Slots: number;
+}
+
+export interface BoardError extends Error {
+  code: number;
+  returnCode?: number;
+  reason?: unknown;
+}
+export type Callback = (err: BoardError | null, granted?: { topic: string; qos: number }[]) => void;
+/** What a `message` listener gets third: the same object every time. */
+export interface MessageInfo {
+  qos: number;
+  retain: boolean;
+  dup: boolean;
+}
+
+// States: one field, and this table is the whole machine.
+//   state        event                        next         action
+//   WAITING      tick past the deadline       OPENING      open the link
+//   OPENING      link open                    CONNECTING   send CONNECT
+//   OPENING,
+//   CONNECTING   tick past the deadline       DROPPING     error, close the link
+//   CONNECTING   CONNACK 0                    CONNECTED    emit connect, subscribe again, resend
+//   CONNECTING   CONNACK refused              DROPPING     error (returnCode), backoff at its most
+//   CONNECTED    tick, idle for keepalive     CONNECTED    PINGREQ, PINGRESP deadline
+//   CONNECTED    PINGRESP deadline passed     DROPPING     error, close the link
+//   CONNECTING,
+//   CONNECTED    malformed/unexpected packet  DROPPING     error, close the link
+//   OPENING..
+//   DROPPING     link closed                  WAITING      error unless asked for, offline, close;
+//                                                          IDLE instead when reconnect is false
+//   IDLE         reconnect()                  WAITING      deadline now
+//   any but ENDED end()                       ENDING       DISCONNECT when connected, close
+//   ENDING       link closed                  ENDED        end callback, timer stopped
+export const WAITING = 0;
+export const OPENING = 1;
+export const CONNECTING = 2;
+export const CONNECTED = 3;
+export const DROPPING = 4;
+export const IDLE = 5;
+export const ENDING = 6;
+export const ENDED = 7;
+
+// Outbox entry states, kept as state << 16 | packet id.
+const QUEUED = 1;
+const SENT = 2;
+const RELEASED = 3;
+
+/** A connection that lasted this long resets the backoff; one that ended sooner is an early close. */
+const STABLE_MS = 10000;
+const TICK_MS = 1000;
+/** A QoS 0 payload longer than this goes out in slices of this size. */
+const SLICE = 512;
+
+/** An error with a numeric code; board builds carry no texts. */
+export function boardError(code: number, returnCode?: number): BoardError {
+  const e = new Error("mcu-mqtt " + code) as BoardError;
+  e.code = code;
+  if (returnCode) e.returnCode = returnCode;
+  return e;
+}
+
+function invalid(what: string): Error {
+  return new Error("mcu-mqtt: bad " + what);
+}
+
+const chr = String.fromCharCode;
+
+/** `x` as it goes on the wire: UTF-8 bytes as chars (strings are bytes already on Espruino). */
+function wire(x: Payload): string {
+  if (typeof x !== "string") {
+    let s = "";
+    for (let i = 0; i < x.length; i++) s += chr(x[i]);
+    return s;
+  }
+  return BYTE_STRINGS || !/[^\x00-\x7f]/.test(x) ? x : unescape(encodeURIComponent(x));
+}
+
+/** A 16-bit number as two chars. */
+function u16(n: number): string {
+  return chr(n >> 8, n & 255);
+}
+
+/** A string with its 2-byte length. */
+function lstr(x: Payload): string {
+  const w = wire(x);
+  return u16(w.length) + w;
+}
+
+/** A packet: first byte `h`, remaining length `n`; the body follows. */
+function head(h: number, n: number): string {
+  let s = chr(h);
+  do {
+    s += chr(n > 127 ? (n & 127) | 128 : n);
+    n >>>= 7;
+  } while (n);
+  return s;
+}
+
+export class BoardClient implements LinkEvents {
+  private st_ = WAITING;
+  private bd_: Board;
+  private o_: BoardOptions;
+  private id_: string;
+  /** Listeners by event name. */
+  private ls_: { [event: string]: Function[] } = {};
+  /** Received bytes not handled yet; bytes still to skip of a packet too large to take. */
+  private rs_ = "";
+  private sk_ = 0;
+  /** The link said wait: bulk writes hold until onDrain. */
+  private busy_ = false;
+  /** Something was refused or passed the high-water mark: emit drain when there is room. */
+  private wd_ = false;
+  /** The QoS 0 payload being streamed, and how far. */
+  private sp_: string | null = null;
+  private si_ = 0;
+  /** Control packets due while a payload streams. */
+  private q_: string[] = [];
+  private tm_: unknown = undefined;
+  private tf_: () => void;
+  /** Deadline of the state, last write, PINGRESP deadline, connected at. */
+  private dl_ = 0;
+  private lw_ = 0;
+  private pd_ = 0;
+  private ct_ = 0;
+  private bo_: number;
+  /** Error to report when the link closes (0: a close asked for quietly); CONNACK return code. */
+  private why_ = 0;
+  private rc_ = 0;
+  private pid_ = 0;
+  /** Callbacks by packet id: publishes (QoS 1/2), subscribes and unsubscribes. */
+  private cb_: { [id: number]: Callback } = {};
+  /** Filters to subscribe again, with their QoS; callbacks of subscribes made offline. */
+  private subs_: { [filter: string]: number } = {};
+  private pc_: Callback[] = [];
+  private ec_: (() => void) | undefined = undefined;
+  private m_: MessageInfo = { qos: 0, retain: false, dup: false };
+  /** The outbox: packets, and their state << 16 | packet id; live bytes. */
+  private ob_: string[] = [];
+  private oi_: number[] = [];
+  private ol_ = 0;
+  /** Incoming QoS 2 ids awaiting PUBREL (persistent sessions), and whether one was held back. */
+  private it_: number[] | undefined;
+  private wh_ = false;
+  /** Messages dropped by the overflow policy. */
+  dropped = 0;
+  /** Between CONNACK and the loss of the link. */
+  connected = false;
+
+  constructor(options: BoardOptions, board: Board, defaults: BoardDefaults) {
+    const o = options || {};
+    this.o_ = o;
+    this.bd_ = board;
+    if (o.password !== undefined && o.username === undefined) throw invalid("password without username");
+    let id = o.clientId;
+    if (!id) {
+      id = "mcu-mqtt-";
+      for (let i = 0; i < 8; i++) id += Math.floor((board.random || Math.random)() * 16).toString(16);
+    }
+    this.id_ = id;
+    if (!o.maxPacketBytes) o.maxPacketBytes = defaults.maxPacketBytes;
+    if (!o.outboxBytes) o.outboxBytes = defaults.outboxBytes;
+    if (QOS12 && o.clean === false) this.it_ = [];
+    if (!o.incomingQos2Slots) o.incomingQos2Slots = defaults.incomingQos2Slots;
+    this.bo_ = this.rmin_();
+    const self = this;
+    this.tf_ = function () {
+      self.tick_();
+    };
+    this.tick_();
+  }
+
+  // ---- events ----
+
+  on(event: string, listener: Function): this {
+    (this.ls_[event] || (this.ls_[event] = [])).push(listener);
+    return this;
+  }
+
+  off(event: string, listener: Function): this {
+    const l = this.ls_[event];
+    const i = l ? l.indexOf(listener) : -1;
+    if (i >= 0) l.splice(i, 1);
+    return this;
+  }
+
+  private emit_(event: string, a?: unknown, b?: unknown, c?: unknown): void {
+    const l = this.ls_[event];
+    if (l) for (let i = 0; i < l.length; i++) l[i](a, b, c);
+  }
+
+  /** Reports an error to the callback, or as an `error` event when there is none. */
+  private fail_(cb: Callback | undefined, code: number): false {
+    const e = boardError(code);
+    if (cb) cb(e);
+    else this.emit_("error", e);
+    return false;
+  }
+
+  // ---- the public API ----
+
+  /**
+   * Publishes `payload` on `topic`. Returns false when the message was refused (its callback or
+   * an `error` event says why) or when it was taken but the caller should wait for `drain`.
+   * Throws for a topic with wildcards, a QoS this build does not have, or a QoS 1/2 message
+   * larger than the outbox.
+   */
+  publish(topic: string, payload: Payload, options?: { qos?: number; retain?: boolean } | Callback, callback?: Callback): boolean {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    const qos = (options && options.qos) || 0;
+    if (typeof topic !== "string" || !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) throw invalid("topic");
+    if (qos !== 0 && (!QOS12 || (qos !== 1 && qos !== 2))) throw invalid("qos");
+    const p = wire(typeof payload === "string" || payload instanceof Uint8Array ? payload : String(payload));
+    const t = lstr(topic);
+    const h = 0x30 | (qos << 1) | (options && options.retain ? 1 : 0);
+    if (this.st_ >= ENDING) return this.fail_(callback, ERR_ENDED);
+    if (!qos && this.st_ === CONNECTED && !this.busy_ && !this.sp_) {
+      // Written now; a long payload follows in slices.
+      const first = head(h, t.length + p.length) + t;
+      if (p.length <= SLICE) this.w_(first + p);
+      else {
+        this.w_(first);
+        this.sp_ = p;
+        this.si_ = 0;
+        this.pay_();
+      }
+      if (callback) callback(null);
+      if (!this.busy_ && !this.sp_) return true;
+      this.wd_ = true;
+      return false;
+    }
+    if (!QOS12) return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
+    const id = qos ? this.nid_() : 0;
+    const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
+    const max = this.o_.outboxBytes as number;
+    if (pk.length > max) throw invalid("size: raise outboxBytes");
+    while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) this.cut_(0, ERR_DROPPED);
+    if (this.ol_ + pk.length > max) {
+      this.wd_ = true;
+      return this.fail_(callback, ERR_OUTBOX_FULL);
+    }
+    this.ob_.push(pk);
+    this.oi_.push((QUEUED << 16) | id);
+    this.ol_ += pk.length;
+    if (qos && callback) this.cb_[id] = callback;
+    this.pump_();
+    if (!qos && callback) callback(null);
+    if (this.ol_ * 2 <= max) return true;
+    this.wd_ = true;
+    return false;
+  }
+
+  /** Subscribes now, or at the next connection; kept and made again after every reconnect. */
+  subscribe(filters: string | string[], options?: { qos?: number } | Callback, callback?: Callback): this {
+    if (typeof options === "function") {
+      callback = options;
+      options = undefined;
+    }
+    const fs = typeof filters === "string" ? [filters] : filters;
+    const qos = QOS12 ? (options && options.qos) || 0 : 0;
+    if (qos < 0 || qos > 2) throw invalid("qos");
+    for (let i = 0; i < fs.length; i++) {
+      if (typeof fs[i] !== "string" || !fs[i]) throw invalid("filter");
+      this.subs_[fs[i]] = qos;
+    }
+    if (this.st_ >= ENDING) this.fail_(callback, ERR_ENDED);
+    else if (this.st_ === CONNECTED) this.sub_(fs, callback ? [callback] : []);
+    else if (callback) this.pc_.push(callback);
+    return this;
+  }
+
+  unsubscribe(filters: string | string[], callback?: Callback): this {
+    const fs = typeof filters === "string" ? [filters] : filters;
+    const id = this.nid_();
+    let body = u16(id);
+    for (let i = 0; i < fs.length; i++) {
+      delete this.subs_[fs[i]];
+      body += lstr(fs[i]);
+    }
+    if (this.st_ !== CONNECTED) {
+      if (callback) callback(null);
+      return this;
+    }
+    if (callback) this.cb_[id] = callback;
+    this.ctl_(head(0xa2, body.length) + body);
+    return this;
+  }
+
+  /** Connects again now: after `reconnect: false` left it offline, or to skip the backoff wait. */
+  reconnect(): this {
+    if (this.st_ === WAITING || this.st_ === IDLE) {
+      this.st_ = WAITING;
+      this.dl_ = 0;
+      this.tick_();
+    }
+    return this;
+  }
+
+  /**
+   * Disconnects cleanly and stops. Callbacks still waiting (messages in the outbox, subscribes)
+   * get ERR_ENDED. `callback` runs once the link has closed.
+   */
+  end(callback?: () => void): this {
+    const s = this.st_;
+    if (s === ENDED) {
+      if (callback) callback();
+      return this;
+    }
+    if (callback) this.ec_ = callback;
+    if (s === ENDING) return this;
+    this.st_ = ENDING;
+    if (s === CONNECTED) this.ctl_("\xe0\x00");
+    const cbs = this.cb_;
+    const pc = this.pc_;
+    this.cb_ = {};
+    this.pc_ = [];
+    for (const k in cbs) cbs[k](boardError(ERR_ENDED));
+    for (let i = 0; i < pc.length; i++) pc[i](boardError(ERR_ENDED));
+    if (s >= OPENING && s < DROPPING) this.bd_.close();
+    else if (s !== DROPPING) this.ended_();
+    return this;
+  }
+
+  // ---- link events ----
+
+  onOpen(): void {
+    if (this.st_ !== OPENING) return;
+    this.st_ = CONNECTING;
+    const o = this.o_;
+    const v = o.protocolVersion === 3 ? 3 : 4;
+    const w = o.will;
+    const ka = o.keepalive === undefined ? 60 : o.keepalive;
+    let body =
+      lstr(v === 3 ? "MQIsdp" : "MQTT") +
+      chr(
+        v,
+        (o.clean === false ? 0 : 2) |
+          (w ? 4 | ((w.qos || 0) << 3) | (w.retain ? 32 : 0) : 0) |
+          (o.password !== undefined ? 64 : 0) |
+          (o.username !== undefined ? 128 : 0),
+      ) +
+      u16(ka) +
+      lstr(this.id_);
+    if (w) body += lstr(w.topic) + lstr(w.payload);
+    if (o.username !== undefined) body += lstr(o.username);
+    if (o.password !== undefined) body += lstr(o.password);
+    this.w_(head(0x10, body.length) + body);
+  }
+
+  onData(data: string): void {
+    const s = this.st_;
+    if (s !== CONNECTING && s !== CONNECTED) return;
+    if (this.sk_) {
+      // The rest of a packet too large to take.
+      const k = Math.min(this.sk_, data.length);
+      this.sk_ -= k;
+      data = data.substr(k);
+    }
+    let r = (this.rs_ += data);
+    let p = 0;
+    for (;;) {
+      let j = p + 1;
+      let rl = 0;
+      let m = 1;
+      let c = 128;
+      while (c & 128 && j < r.length) {
+        c = r.charCodeAt(j++);
+        rl += (c & 127) * m;
+        m *= 128;
+        if (m > 268435456) return this.drop_(ERR_MALFORMED);
+      }
+      if (c & 128) break; // the length is not all here yet
+      const end = j + rl;
+      if (end - p > (this.o_.maxPacketBytes as number)) {
+        this.sk_ = end - r.length;
+        r = "";
+        p = 0;
+        this.emit_("error", boardError(ERR_PACKET_TOO_LARGE));
+        break;
+      }
+      if (end > r.length) break;
+      this.pk_(r, r.charCodeAt(p), j, end);
+      p = end;
+      if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
+      r = this.rs_; // a handler may not change it, but read it again all the same
+    }
+    this.rs_ = p ? r.substr(p) : r;
+  }
+
+  onDrain(): void {
+    this.busy_ = false;
+    if (this.sp_) this.pay_();
+    else this.pump_();
+  }
+
+  onClose(reason?: unknown): void {
+    const s = this.st_;
+    if (s === ENDING) return this.ended_();
+    if (s < OPENING || s > DROPPING) return;
+    let code = this.why_;
+    const now = this.bd_.now();
+    const was = this.connected;
+    const r = this.o_.reconnect;
+    if (was && now - this.ct_ >= STABLE_MS) this.bo_ = this.rmin_();
+    else if (was && code === ERR_CONNECTION_LOST) code = ERR_EARLY_CLOSE;
+    this.connected = false;
+    this.st_ = r === false ? IDLE : WAITING;
+    this.dl_ = now + this.bo_ * (0.5 + (this.bd_.random || Math.random)() / 2);
+    this.bo_ = Math.min(this.bo_ * 2, (r && r.maxMs) || 30000);
+    this.busy_ = false;
+    this.sp_ = null;
+    if (code) {
+      const e = boardError(code, this.rc_);
+      if (reason) e.reason = reason;
+      this.emit_("error", e);
+    }
+    if (was) this.emit_("offline");
+    this.emit_("close");
+    if (this.st_ === IDLE) this.stop_();
+  }
+
+  // ---- the machine ----
+
+  private rmin_(): number {
+    const r = this.o_.reconnect;
+    return (r && r.minMs) || 1000;
+  }
+
+  private tick_(): void {
+    this.tm_ = undefined;
+    const s = this.st_;
+    const o = this.o_;
+    const now = this.bd_.now();
+    if (s === WAITING && now >= this.dl_) {
+      this.st_ = OPENING;
+      this.dl_ = now + (o.connectTimeoutMs || 30000);
+      this.why_ = ERR_CONNECTION_LOST;
+      this.rc_ = this.sk_ = this.pd_ = 0;
+      this.rs_ = "";
+      this.q_ = [];
+      this.bd_.open(o.host || "127.0.0.1", o.port || 1883, this);
+    } else if ((s === OPENING || s === CONNECTING) && now >= this.dl_) this.drop_(ERR_CONNECT_TIMEOUT);
+    else if (s === CONNECTED && o.keepalive !== 0) {
+      const ka = (o.keepalive || 60) * 1000;
+      if (this.pd_) {
+        if (now >= this.pd_) this.drop_(ERR_PING_TIMEOUT);
+      } else if (now - this.lw_ >= ka - TICK_MS) {
+        this.ctl_("\xc0\x00");
+        this.pd_ = now + (o.pingTimeoutMs || Math.min(ka, 30000));
+      }
+    }
+    if (this.st_ !== ENDED && this.st_ !== IDLE && this.tm_ === undefined) this.tm_ = this.bd_.set(this.tf_, TICK_MS);
+  }
+
+  private stop_(): void {
+    if (this.tm_ !== undefined) this.bd_.clear(this.tm_);
+    this.tm_ = undefined;
+  }
+
+  private ended_(): void {
+    this.st_ = ENDED;
+    this.connected = false;
+    this.stop_();
+    this.emit_("end");
+    const cb = this.ec_;
+    this.ec_ = undefined;
+    if (cb) cb();
+  }
+
+  /** Closes the link for `code` (0: quietly); onClose moves on. */
+  private drop_(code: number): void {
+    this.why_ = code;
+    this.st_ = DROPPING;
+    this.bd_.close();
+  }
+
+  /** One packet: first byte `h`, body from `b` to `e` of `r`. */
+  private pk_(r: string, h: number, b: number, e: number): void {
+    const t = h >> 4;
+    const id = (r.charCodeAt(b) << 8) | r.charCodeAt(b + 1);
+    if (t === 2 && this.st_ === CONNECTING && e - b === 2) {
+      const rc = r.charCodeAt(b + 1);
+      if (rc) {
+        this.rc_ = rc;
+        const re = this.o_.reconnect;
+        this.bo_ = (re && re.maxMs) || 30000;
+        return this.drop_(ERR_REFUSED);
+      }
+      return this.up_(r.charCodeAt(b) & 1);
+    }
+    if (this.st_ !== CONNECTED) return this.drop_(ERR_UNEXPECTED_PACKET);
+    if (t === 3) {
+      const qos = (h >> 1) & 3;
+      let p = b + 2 + id;
+      const pid = (r.charCodeAt(p) << 8) | r.charCodeAt(p + 1);
+      if (qos) p += 2;
+      if (qos === 3 || p > e || (!QOS12 && qos)) return this.drop_(ERR_MALFORMED);
+      if (QOS12 && qos === 2 && this.it_) {
+        const it = this.it_;
+        // Delivered already: acknowledge again.
+        if (it.indexOf(pid) >= 0) return this.ctl_("\x50\x02" + u16(pid));
+        if (it.length >= (this.o_.incomingQos2Slots as number)) {
+          // No slot: hold the message back unacknowledged (the broker keeps it) until PUBRELs
+          // have freed the table, then come back for it on a new connection.
+          this.wh_ = true;
+          return;
+        }
+        it.push(pid);
+      }
+      let topic = r.substr(b + 2, id);
+      if (!BYTE_STRINGS && /[^\x00-\x7f]/.test(topic)) {
+        try {
+          topic = decodeURIComponent(escape(topic));
+        } catch (x) {
+          return this.drop_(ERR_MALFORMED); // [MQTT-1.5.3-1] not UTF-8
+        }
+      }
+      const mi = this.m_;
+      mi.qos = qos;
+      mi.retain = (h & 1) === 1;
+      mi.dup = (h & 8) === 8;
+      let pl: Payload = r.substr(p, e - p);
+      if (!BYTE_STRINGS) {
+        const u = new Uint8Array(e - p);
+        for (let i = 0; i < u.length; i++) u[i] = r.charCodeAt(p + i);
+        pl = u;
+      }
+      this.emit_("message", topic, pl, mi);
+      if (qos) this.ctl_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid));
+    } else if (QOS12 && t === 4) this.ack_(id, SENT, 0);
+    else if (QOS12 && t === 5) {
+      this.ack_(id, SENT, RELEASED);
+      this.ctl_("\x62\x02" + u16(id));
+    } else if (QOS12 && t === 6) {
+      const it = this.it_;
+      const i = it ? it.indexOf(id) : -1;
+      if (i >= 0) (it as number[]).splice(i, 1);
+      this.ctl_("\x70\x02" + u16(id));
+      // The held-back messages come again only on a new connection: go back for them.
+      if (this.wh_ && it && !it.length) {
+        this.wh_ = false;
+        this.bo_ = this.rmin_();
+        this.drop_(0);
+      }
+    } else if (QOS12 && t === 7) this.ack_(id, RELEASED, 0);
+    else if (t === 9 || t === 11) {
+      const f = this.cb_[id];
+      delete this.cb_[id];
+      if (f) f(null, (t === 9 ? r.substr(b + 2, e - b - 2) : undefined) as unknown as undefined);
+    } else if (t === 13) this.pd_ = 0;
+    else this.drop_(ERR_UNEXPECTED_PACKET);
+  }
+
+  /** CONNACK accepted. */
+  private up_(sessionPresent: number): void {
+    this.st_ = CONNECTED;
+    this.connected = true;
+    this.ct_ = this.bd_.now();
+    this.emit_("connect", { sessionPresent: sessionPresent === 1 });
+    if (this.st_ !== CONNECTED) return;
+    const fs = Object.keys(this.subs_);
+    if (fs.length && (!sessionPresent || this.pc_.length)) {
+      this.sub_(fs, this.pc_);
+      this.pc_ = [];
+    }
+    if (QOS12) {
+      // Resend what was not acknowledged: PUBLISH with DUP, PUBREL again.
+      const oi = this.oi_;
+      const ob = this.ob_;
+      for (let i = 0; i < oi.length; i++) {
+        if (oi[i] >> 16 === SENT) {
+          oi[i] = (QUEUED << 16) | (oi[i] & 65535);
+          ob[i] = chr(ob[i].charCodeAt(0) | 8) + ob[i].substr(1);
+        } else if (oi[i] >> 16 === RELEASED) this.ctl_("\x62\x02" + u16(oi[i] & 65535));
+      }
+    }
+    this.pump_();
+  }
+
+  /** Sends SUBSCRIBE for `fs` (QoS from subs_); the callbacks get what was granted. */
+  private sub_(fs: string[], cbs: Callback[]): void {
+    const id = this.nid_();
+    let body = u16(id);
+    for (let i = 0; i < fs.length; i++) body += lstr(fs[i]) + chr(this.subs_[fs[i]]);
+    const self = this;
+    this.cb_[id] = function (err, codes) {
+      const c = codes as unknown as string | undefined;
+      const granted = [];
+      for (let i = 0; c && i < fs.length; i++) {
+        const q = c.charCodeAt(i);
+        granted.push({ topic: fs[i], qos: q });
+        if (q & 0x80) {
+          delete self.subs_[fs[i]];
+          err = boardError(ERR_SUBSCRIBE_REFUSED);
+        }
+      }
+      for (let i = 0; i < cbs.length; i++) cbs[i](err, granted);
+      if (err && !cbs.length && err.code !== ERR_ENDED) self.emit_("error", err);
+    };
+    this.ctl_(head(0x82, body.length) + body);
+  }
+
+  private nid_(): number {
+    return (this.pid_ = (this.pid_ % 65535) + 1);
+  }
+
+  // ---- writing ----
+
+  private w_(s: string): void {
+    this.lw_ = this.bd_.now();
+    if (!this.bd_.write(s)) this.busy_ = true;
+  }
+
+  /** A packet that is not bulk: written now, or after the payload being streamed. */
+  private ctl_(s: string): void {
+    if (this.sp_) this.q_.push(s);
+    else this.w_(s);
+  }
+
+  /** Streams the QoS 0 payload sp_ from si_; pauses when the link says wait. */
+  private pay_(): void {
+    const x = this.sp_ as string;
+    while (this.si_ < x.length && !this.busy_) {
+      this.w_(x.substr(this.si_, SLICE));
+      this.si_ += SLICE;
+    }
+    if (this.si_ < x.length) return;
+    this.sp_ = null;
+    // Control packets that came due while the payload was on its way.
+    const q = this.q_;
+    this.q_ = [];
+    for (let i = 0; i < q.length; i++) this.w_(q[i]);
+    this.pump_();
+  }
+
+  // ---- the outbox (QoS 1/2 builds) ----
+
+  /** Writes queued entries while the link takes them; emits drain when there is room. */
+  private pump_(): void {
+    const oi = this.oi_;
+    for (let i = 0; QOS12 && this.st_ === CONNECTED && i < oi.length && !this.busy_ && !this.sp_; i++) {
+      if (oi[i] >> 16 !== QUEUED) continue;
+      this.w_(this.ob_[i]);
+      if (oi[i] & 65535) oi[i] = (SENT << 16) | (oi[i] & 65535);
+      else this.cut_(i--, 0); // QoS 0: done once written
+    }
+    if (this.wd_ && !this.busy_ && !this.sp_ && this.ol_ * 4 <= (this.o_.outboxBytes as number)) {
+      this.wd_ = false;
+      this.emit_("drain");
+    }
+  }
+
+  /** The entry with packet id `id` in state `from` moves to `to` (0: done, its callback runs). */
+  private ack_(id: number, from: number, to: number): void {
+    const i = this.oi_.indexOf((from << 16) | id);
+    if (i < 0) return;
+    if (to) this.oi_[i] = (to << 16) | id;
+    else {
+      this.cut_(i, 0);
+      this.pump_();
+    }
+  }
+
+  /** Takes entry `i` out of the outbox; its callback hears `code` (0: delivered). */
+  private cut_(i: number, code: number): void {
+    const id = this.oi_[i] & 65535;
+    this.ol_ -= this.ob_[i].length;
+    this.ob_.splice(i, 1);
+    this.oi_.splice(i, 1);
+    const f = this.cb_[id];
+    if (id) delete this.cb_[id];
+    if (code) {
+      this.dropped++;
+      this.emit_("dropped", this.dropped);
+    }
+    if (id && f) f(code ? boardError(code) : null);
+  }
+}
