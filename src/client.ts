@@ -5,10 +5,19 @@
 import type { DecodedPacket } from "./packet/types.ts";
 import { MQTT_3_1, MQTT_3_1_1, PACKET_NAMES, PUBACK, PUBLISH, UNSUBACK, type Bytes, type WillMessage } from "./packet/types.ts";
 import { DEBUG } from "./build-flags.ts";
-import { AWAIT_CONNACK, CONNECTED as SESSION_CONNECTED, Session, type SessionConfig, type SessionEvents } from "./session/session.ts";
+import {
+  AWAIT_CONNACK,
+  CONNECTED as SESSION_CONNECTED,
+  OVERFLOW_DROP_OLDEST,
+  OVERFLOW_REFUSE,
+  Session,
+  type SessionConfig,
+  type SessionEvents,
+} from "./session/session.ts";
 import {
   ERR_CONNECT_TIMEOUT,
-  ERR_CONNECTION_LOST,
+  ERR_DROPPED,
+  ERR_EARLY_CLOSE,
   ERR_ENDED,
   ERR_OUTBOX_FULL,
   ERR_REQUESTS_FULL,
@@ -48,16 +57,30 @@ export interface ClientOptions {
   rxBytes?: number;
   /** Largest packet sent (default 4,096 bytes). */
   txBytes?: number;
-  /** Pool for queued and unacknowledged publishes (default 8,192 bytes). */
+  /**
+   * Most bytes of queued and unacknowledged publishes (default 8,192; on Node 16 MB, allocated as
+   * needed). The only limit on how many messages wait: `publish` returns false past half of it.
+   */
   outboxBytes?: number;
-  /** Most messages queued or unacknowledged at once (default 32). */
+  /** Where the outbox's pool starts when it may grow up to `outboxBytes` (default: all of it). */
+  outboxStartBytes?: number;
+  /** Starting size of the outbox's tables (default 32). Not a limit: they grow with the bytes. */
   outboxSlots?: number;
+  /**
+   * A publish that does not fit the outbox while offline: "refuse" (default) reports
+   * ERR_OUTBOX_FULL to it; "drop-oldest" drops the oldest held messages until it fits, each with
+   * ERR_DROPPED to its callback and a `dropped` event (the running total). Telemetry that values
+   * the newest readings wants "drop-oldest".
+   */
+  overflow?: "refuse" | "drop-oldest";
   /** Most QoS 1/2 publishes awaiting acknowledgement (default 16). */
   maxInflight?: number;
   /**
-   * Most incoming QoS 2 messages between PUBREC and PUBREL (default 64; 2 bytes each). Size it at
-   * least to the broker's limit of messages in flight to one client (mosquitto's
-   * max_inflight_messages, 20 by default): when it overflows the link is closed with an error.
+   * Most incoming QoS 2 messages between PUBREC and PUBREL in a persistent session (default
+   * 65,535: no limit; the table is one bit per packet id, 8 KB). When a smaller table is full the
+   * client withholds PUBREC for what does not fit (nothing is delivered or lost: the broker keeps
+   * it), and once the table has drained reconnects at once to receive the rest. A clean session
+   * needs no table limit and ignores it.
    */
   incomingQos2Slots?: number;
   /** Most SUBSCRIBE/UNSUBSCRIBE awaiting acknowledgement (default 8). */
@@ -69,15 +92,15 @@ export interface ReconnectOptions {
   minMs?: number;
   /** Largest delay (default 30,000 ms). */
   maxMs?: number;
-  /** A connection that lasts this long resets the delay to minMs (default 10,000 ms). */
-  stableMs?: number;
   /**
-   * Connections in a row that the broker accepted and then closed within `stableMs` after which
-   * the client stops reconnecting, reports an error and stays idle until `reconnect()` (default
-   * 10; 0 never stops). In MQTT 3.1.1 this is how a takeover looks: a second client with the same
-   * id makes the broker close the first [MQTT-3.1.4-2], and two clients that both reconnect would
-   * otherwise take the id from each other for ever.
+   * A connection that lasts this long resets the delay to minMs (default 10,000 ms). One that the
+   * broker closes sooner is an early close: an `error` with code ERR_EARLY_CLOSE, and the delay
+   * keeps growing. In MQTT 3.1.1 this is how a takeover looks (a second client with the same id
+   * makes the broker close the first [MQTT-3.1.4-2]); the growing delay slows such a fight, and
+   * the client never stops trying: a flaky link or a broker in a crash loop looks the same.
    */
+  stableMs?: number;
+  /** Ignored: the client no longer stops after early closes (see `stableMs`). */
   maxTakeovers?: number;
 }
 
@@ -109,12 +132,13 @@ export { mqttError, type MqttError };
 //   OPENING      transport open             CONNECTING    session sends CONNECT
 //   OPENING      transport closed           WAITING/IDLE  backoff, or stay offline
 //   CONNECTING   CONNACK accepted           CONNECTED     emit connect
-//   CONNECTING   CONNACK refused            DROPPING      emit error; retry only if code 3
+//   CONNECTING   CONNACK refused            DROPPING      emit error; retry after maxMs
 //   CONNECTING   timeout / bad packet       DROPPING      close transport
 //   CONNECTED    timeout / bad packet       DROPPING      close transport
+//   CONNECTED    QoS 2 withheld, drained    DROPPING      close; reconnect at once
 //   CONNECTING,
-//   CONNECTED    transport closed           WAITING/IDLE  emit offline, backoff; IDLE and an
-//                                                          error after maxTakeovers early closes
+//   CONNECTED    transport closed           WAITING/IDLE  emit offline, backoff; an early close
+//                                                          also emits error ERR_EARLY_CLOSE
 //   DROPPING     transport closed           WAITING/IDLE  emit close
 //   WAITING      backoff timer              OPENING       emit reconnect
 //   IDLE         reconnect()                OPENING
@@ -184,9 +208,18 @@ export class Client implements SessionEvents, TransportEvents {
   private reconnectEnabled: boolean;
   /** Failed attempts since the last stable connection: drives the backoff. */
   private attempts = 0;
-  private maxTakeovers: number;
   /** Accepted connections in a row that the broker closed before they were stable. */
-  private takeovers = 0;
+  private earlyCloses = 0;
+  /** The next retry waits the longest delay (after a refusal). */
+  private retryAtMax = false;
+  /** The next retry starts at once (to fetch withheld QoS 2 messages). */
+  private retryNow = false;
+  /** Publishes refused or past the high-water mark since the last `drain`. */
+  private needDrain = false;
+  private drainAtBytes: number;
+  private highWaterBytes: number;
+  /** Messages dropped by the "drop-oldest" overflow policy, in total. */
+  dropped = 0;
   private connectedAtMs = -1;
   /** When the transport was asked to open: the connect timeout covers opening too. */
   private openedAtMs = 0;
@@ -236,7 +269,11 @@ export class Client implements SessionEvents, TransportEvents {
     this.reconnectMaxMs = positive(r.maxMs, 30000, "reconnect.maxMs");
     if (this.reconnectMaxMs < this.reconnectMinMs) this.reconnectMaxMs = this.reconnectMinMs;
     this.stableMs = positive(r.stableMs, 10000, "reconnect.stableMs");
-    this.maxTakeovers = r.maxTakeovers === undefined ? 10 : r.maxTakeovers === 0 ? 0 : positive(r.maxTakeovers, 10, "reconnect.maxTakeovers");
+    const overflow = options.overflow === undefined ? "refuse" : options.overflow;
+    if (overflow !== "refuse" && overflow !== "drop-oldest") throw invalid('overflow must be "refuse" or "drop-oldest"');
+    const outboxBytes = positive(options.outboxBytes, 8192, "outboxBytes");
+    this.highWaterBytes = outboxBytes / 2;
+    this.drainAtBytes = outboxBytes / 4;
     const keepaliveMs = keepalive * 1000;
     const config: SessionConfig = {
       protocolVersion: version,
@@ -254,10 +291,12 @@ export class Client implements SessionEvents, TransportEvents {
       ),
       rxBytes: positive(options.rxBytes, 4096, "rxBytes"),
       txBytes: positive(options.txBytes, 4096, "txBytes"),
-      outboxBytes: positive(options.outboxBytes, 8192, "outboxBytes"),
+      outboxBytes: outboxBytes,
+      outboxStartBytes: options.outboxStartBytes === undefined ? undefined : positive(options.outboxStartBytes, 1, "outboxStartBytes"),
       outboxSlots: positive(options.outboxSlots, 32, "outboxSlots"),
+      overflow: overflow === "drop-oldest" ? OVERFLOW_DROP_OLDEST : OVERFLOW_REFUSE,
       maxInflight: positive(options.maxInflight, 16, "maxInflight"),
-      incomingQos2Slots: positive(options.incomingQos2Slots, 64, "incomingQos2Slots"),
+      incomingQos2Slots: positive(options.incomingQos2Slots, 65535, "incomingQos2Slots"),
       requestSlots: positive(options.requestSlots, 8, "requestSlots"),
     };
     this.clientId = clientId;
@@ -284,7 +323,8 @@ export class Client implements SessionEvents, TransportEvents {
 
   /**
    * Adds a listener: connect, message, rawMessage, close, offline, reconnect, error, end, drop,
-   * and debug (one line per state change and per packet sent or received; in debug builds only:
+   * drain (room in the outbox again after `publish` returned false), dropped (count: messages
+   * dropped so far by the "drop-oldest" overflow policy), and debug (one line per state change and per packet sent or received; in debug builds only:
    * Node, not the board bundles).
    */
   on(event: string, listener: (...args: never[]) => void): this {
@@ -320,13 +360,22 @@ export class Client implements SessionEvents, TransportEvents {
 
   /**
    * Publishes `payload` (bytes, or a string sent as UTF-8) on `topic`.
+   *
+   * Returns true, or false when the message was refused or is queued with the outbox past its
+   * high-water mark (half of `outboxBytes`): then wait for the `drain` event (a quarter or less
+   * held) before publishing more, as with a Node stream. Ignoring false is safe until the outbox
+   * is full; then publishes are refused (or, with overflow "drop-oldest" while offline, older
+   * messages are dropped).
+   *
    * Throws for programmer errors: an invalid topic (empty, wildcard, bad UTF-8), QoS not 0/1/2,
-   * a packet larger than the transmit buffer, a call after `end()`. A full outbox is reported to
-   * `callback` (or as an `error` event without one). QoS 1/2 messages published while offline
-   * wait in the outbox; `callback` runs when the broker acknowledged (QoS 1/2) or the message was
-   * written (QoS 0), possibly before `publish` returns.
+   * a call after `end()`. A refusal (the outbox is full, or the message is larger than
+   * `outboxBytes`) is reported to `callback` (or as an `error` event without one). QoS 1/2
+   * messages published while offline wait in the outbox; `callback` runs when the broker
+   * acknowledged (QoS 1/2) or the message was written (QoS 0), possibly before `publish`
+   * returns. A QoS 0 message larger than `txBytes` sent at once is written in slices straight
+   * from `payload`: keep its bytes unchanged until `callback` runs.
    */
-  publish(topic: string, payload: Bytes, options?: PublishOptions | ErrorCallback, callback?: ErrorCallback): this {
+  publish(topic: string, payload: Bytes, options?: PublishOptions | ErrorCallback, callback?: ErrorCallback): boolean {
     if (typeof options === "function") {
       callback = options;
       options = undefined;
@@ -334,16 +383,30 @@ export class Client implements SessionEvents, TransportEvents {
     const qos = options && options.qos !== undefined ? options.qos : 0;
     const retain = options && options.retain ? true : false;
     this.checkLive("publish");
-    const status = this.session.publish(topic, payload, qos, retain, callback === undefined ? null : callback);
+    const session = this.session;
+    const status = session.publish(topic, payload, qos, retain, callback === undefined ? null : callback);
+    let ok = true;
     if (status < 0) {
       if (status === ERR_OUTBOX_FULL) {
-        this.fail(callback, mqttError(status, "outbox full: " + this.session.pendingMessages() + " messages await the broker"));
+        const limit = session.outbox.limitBytes;
+        const text = session.refusedBytes > 0
+          ? "a " + session.refusedBytes + "-byte message does not fit the outbox: raise outboxBytes (" + limit + ")"
+          : "outbox full: " + session.pendingMessages() + " messages (" + session.outbox.liveBytes + " of " + limit + " bytes) await the broker";
+        ok = false;
+        this.fail(callback, mqttError(status, text));
+      } else if (status === ERR_TX_TOO_LARGE) {
+        throw invalid("cannot publish to '" + topic + "': the packet header is larger than the transmit buffer: raise txBytes");
       } else {
         throw invalid("cannot publish to '" + topic + "': " + statusText(status));
       }
     }
-    this.afterEvent();
-    return this;
+    if (!ok || session.outbox.liveBytes > this.highWaterBytes) {
+      ok = false;
+      this.needDrain = true;
+    }
+    // Never `drain` from inside publish: the caller has not seen false yet (see afterEvent).
+    this.afterEvent(true);
+    return ok;
   }
 
   /**
@@ -508,28 +571,30 @@ export class Client implements SessionEvents, TransportEvents {
     // Nothing is open any more. Until the listeners below have run, the client is idle (or
     // stopping), so an end() or reconnect() they call sees the link as closed and takes effect.
     this.enter(ending ? STOPPING : IDLE);
-    let takenOver = false;
+    let early = false;
     if (!ending && wasConnected && this.board.clock.now() - upSinceMs >= this.stableMs) {
       this.attempts = 0;
-      this.takeovers = 0;
+      this.earlyCloses = 0;
     } else if (!ending && wasConnected && state === CONNECTED) {
-      // The broker closed an accepted connection early. The growing backoff alone does not end a
-      // takeover fight between two clients with the same id: each reconnect still evicts the
-      // other, for ever, at the pace of maxMs.
-      this.takeovers++;
-      takenOver = this.maxTakeovers > 0 && this.takeovers >= this.maxTakeovers;
-      if (takenOver) this.takeovers = 0;
+      // The broker closed an accepted connection early: reported, and the backoff keeps growing
+      // (attempts is not reset). Not a reason to stop: an unattended node must keep trying, and
+      // a flaky link or a broker in a crash loop looks just like a takeover.
+      this.earlyCloses++;
+      early = true;
     }
-    if (reason && state !== DROPPING && state !== STOPPING) this.emit("error", lostError(reason));
-    if (takenOver) {
+    if (early) {
+      // One error per close, as for any lost connection, with its own code.
+      const lost = reason ? lostError(reason).message.replace("mcu-mqtt: ", "") + "; " : "";
       this.emit(
         "error",
         mqttError(
-          ERR_CONNECTION_LOST,
-          "the broker closed the connection " + this.maxTakeovers + " times in a row soon after accepting it " +
-            "(another client with the same id?): not reconnecting",
+          ERR_EARLY_CLOSE,
+          lost + "closed " + this.earlyCloses + (this.earlyCloses === 1 ? " time" : " times") +
+            " in a row soon after connecting (another client with this id?)",
         ),
       );
+    } else if (reason && state !== DROPPING && state !== STOPPING) {
+      this.emit("error", lostError(reason));
     }
     this.emit("close");
     if (wasConnected) this.emit("offline");
@@ -539,7 +604,6 @@ export class Client implements SessionEvents, TransportEvents {
     }
     // A listener ended the client or started a new attempt: that decides.
     if (this.state !== IDLE) return;
-    if (takenOver) this.stayIdle = true;
     this.retryOrIdle();
   }
 
@@ -547,8 +611,8 @@ export class Client implements SessionEvents, TransportEvents {
   // Session events
 
   /** @internal */
-  sendBytes(bytes: Uint8Array, off: number, len: number): boolean {
-    if (DEBUG && this.listeners["debug"]) this.emit("debug", "sent " + describeSent(bytes, off, len));
+  sendBytes(bytes: Uint8Array, off: number, len: number, slice?: boolean): boolean {
+    if (DEBUG && this.listeners["debug"]) this.emit("debug", slice ? "sent payload slice, " + len + " bytes" : "sent " + describeSent(bytes, off, len));
     return this.board.transport.write(bytes, off, len);
   }
 
@@ -573,9 +637,10 @@ export class Client implements SessionEvents, TransportEvents {
   /** @internal */
   onRefused(returnCode: number): void {
     const err = refusalError(returnCode);
-    // Only "server unavailable" may pass by itself; retrying a bad password or a rejected id
-    // would hammer the broker with the same refusal.
-    if (returnCode !== 3) this.stayIdle = true;
+    // Retried, but at the longest delay: a bad password or a rejected id may be fixed on the
+    // broker's side while an unattended node waits, and retrying sooner would hammer the broker
+    // with the same refusal.
+    this.retryAtMax = true;
     // The reason first, then the close: a transport that reports onClose inside close() would
     // otherwise put 'close' (and the retry) before the 'error' that explains it.
     this.emit("error", err);
@@ -586,6 +651,14 @@ export class Client implements SessionEvents, TransportEvents {
   onFailed(status: number): void {
     // As in onRefused: the error before the close it causes.
     this.emit("error", mqttError(status));
+    this.drop();
+  }
+
+  /** @internal */
+  onWithheld(): void {
+    // Not a failure: the broker resends what was withheld on the next connection at once.
+    if (DEBUG && this.listeners["debug"]) this.emit("debug", "incoming QoS 2 messages withheld: reconnecting to receive them");
+    this.retryNow = true;
     this.drop();
   }
 
@@ -615,6 +688,12 @@ export class Client implements SessionEvents, TransportEvents {
 
   /** @internal */
   onDone(token: unknown, status: number, granted: number[] | null): void {
+    if (status === ERR_DROPPED) {
+      this.dropped++;
+      this.emit("dropped", this.dropped);
+      if (typeof token === "function") this.call(token, mqttError(status));
+      return;
+    }
     if (token === null || token === undefined) return;
     if (typeof token === "function") {
       this.call(token, status < 0 ? mqttError(status) : null);
@@ -683,6 +762,8 @@ export class Client implements SessionEvents, TransportEvents {
   private open(): void {
     this.enter(OPENING);
     this.stayIdle = false;
+    this.retryAtMax = false;
+    this.retryNow = false;
     this.openedAtMs = this.board.clock.now();
     this.board.transport.open(this.host, this.port, this);
   }
@@ -725,15 +806,21 @@ export class Client implements SessionEvents, TransportEvents {
   }
 
   private retryOrIdle(): void {
-    if (!this.reconnectEnabled || this.stayIdle) {
+    if ((!this.reconnectEnabled || this.stayIdle) && !this.retryNow) {
       this.enter(IDLE);
       this.clearTimer();
       return;
     }
     this.enter(WAITING);
+    if (this.retryNow) {
+      this.retryNow = false;
+      this.backoffAtMs = this.board.clock.now();
+      this.afterEvent();
+      return;
+    }
     let delay = this.reconnectMinMs;
     for (let i = 0; i < this.attempts && delay < this.reconnectMaxMs; i++) delay *= 2;
-    if (delay > this.reconnectMaxMs) delay = this.reconnectMaxMs;
+    if (delay > this.reconnectMaxMs || this.retryAtMax) delay = this.reconnectMaxMs;
     // Equal jitter: half the delay fixed, half random, so a fleet that lost the same broker
     // does not come back in one burst.
     const random = this.board.random ? this.board.random : Math.random;
@@ -759,7 +846,13 @@ export class Client implements SessionEvents, TransportEvents {
     this.afterEvent();
   }
 
-  private afterEvent(): void {
+  private afterEvent(inPublish?: boolean): void {
+    // A `drain` due during publish (a refusal with the outbox nearly empty) waits for the timer.
+    const drainDue = this.needDrain && this.session.outbox.liveBytes <= this.drainAtBytes && this.state !== ENDED;
+    if (drainDue && !inPublish) {
+      this.needDrain = false;
+      this.emit("drain");
+    }
     if (this.state === ENDING && this.session.pendingMessages() === 0 && this.session.pendingRequests() === 0) {
       this.stop();
       return;
@@ -767,6 +860,7 @@ export class Client implements SessionEvents, TransportEvents {
     let next = this.session.state === AWAIT_CONNACK || this.session.state === SESSION_CONNECTED ? this.session.tick() : -1;
     if (this.state === OPENING) next = this.openedAtMs + this.session.config.connectTimeoutMs;
     if (this.state === WAITING && this.backoffAtMs >= 0 && (next < 0 || this.backoffAtMs < next)) next = this.backoffAtMs;
+    if (drainDue && inPublish) next = this.board.clock.now();
     if (next < 0) return;
     if (this.timer !== undefined && this.timerAtMs <= next) return;
     this.clearTimer();

@@ -17,6 +17,21 @@ export interface NodeClientOptions extends ClientOptions {
   tls?: NodeTlsOptions | boolean;
 }
 
+/**
+ * Node's outbox: a host has memory, so publishes issued in a loop without waiting (as MQTT.js
+ * users write them) are held rather than refused: up to 16 MB, allocated as it fills (64 KB
+ * first, doubling). `publish` returns false past half of it; `drain` says when to go on.
+ */
+export const NODE_OUTBOX_BYTES = 16 * 1024 * 1024;
+export const NODE_OUTBOX_START_BYTES = 64 * 1024;
+
+/** The options with Node's defaults filled in where the caller gave none. */
+export function withNodeDefaults<T extends ClientOptions>(options: T): T {
+  if (options.outboxBytes !== undefined) return options;
+  const start = options.outboxStartBytes === undefined ? NODE_OUTBOX_START_BYTES : options.outboxStartBytes;
+  return { ...options, outboxBytes: NODE_OUTBOX_BYTES, outboxStartBytes: start };
+}
+
 /** Milliseconds from a monotonic source. */
 export const nodeClock: Clock = { now: () => performance.now() };
 
@@ -73,5 +88,5 @@ export function connect(urlOrOptions: string | NodeClientOptions, options?: Node
   if (typeof urlOrOptions === "string") merged = { ...parseBrokerUrl(urlOrOptions), ...(options || {}) };
   else merged = urlOrOptions;
   const tlsOptions = merged.tls === true ? {} : merged.tls ? merged.tls : null;
-  return new Client(merged, nodeBoard(tlsOptions));
+  return new Client(withNodeDefaults(merged), nodeBoard(tlsOptions));
 }

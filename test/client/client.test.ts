@@ -23,6 +23,7 @@ import {
 } from "../../src/client.ts";
 import {
   ERR_CONNECT_TIMEOUT,
+  ERR_EARLY_CLOSE,
   ERR_CONNECTION_LOST,
   ERR_ENDED,
   ERR_OUTBOX_FULL,
@@ -53,7 +54,7 @@ interface Rig {
 
 function rig(options?: ClientOptions, board?: FakeBoard): Rig {
   const b = board || fakeBoard();
-  const c = new Client(Object.assign({ clientId: "c1", keepalive: 10, connectTimeoutMs: 5000, reconnect: { minMs: 1000, maxMs: 8000, stableMs: 10000 } }, options || {}), b);
+  const c = new Client(Object.assign({ clientId: "c1", keepalive: 10, connectTimeoutMs: 5000, reconnect: { minMs: 1000, maxMs: 8000, stableMs: 1 } }, options || {}), b);
   const r: Rig = { c: c, b: b, log: [], errors: [] };
   for (const name of ALL_EVENTS) {
     c.on(name, (a?: unknown, p?: unknown) => {
@@ -112,6 +113,7 @@ function dropping(o?: ClientOptions): Rig {
 }
 function waiting(o?: ClientOptions): Rig {
   const r = connected(o);
+  r.b.clock.advance(1); // stable (the rig's stableMs is 1): a loss, not an early close
   r.b.transport.fail();
   assert.equal(r.c.state, WAITING);
   assert.deepEqual(takeLog(r), ["close", "offline"]);
@@ -121,7 +123,8 @@ function idle(o?: ClientOptions): Rig {
   const r = connected(Object.assign({ reconnect: false }, o || {}));
   r.b.transport.fail();
   assert.equal(r.c.state, IDLE);
-  assert.deepEqual(takeLog(r), ["close", "offline"]);
+  // Within the default stableMs: an early close, reported as such.
+  assert.deepEqual(takeLog(r), ["error " + ERR_EARLY_CLOSE, "close", "offline"]);
   return r;
 }
 /** Connected with one QoS 1 message unacknowledged, then end(). */
@@ -269,26 +272,19 @@ describe("CONNECTING", () => {
   });
 
   for (const code of [1, 2, 3, 4, 5]) {
-    test("CONNACK refused with " + code + " → error, close, " + (code === 3 ? "retry" : "IDLE"), () => {
+    test("CONNACK refused with " + code + " → error, close, retry after the longest delay", () => {
       const r = connecting();
+      r.b.randomValue = 0.999999;
       r.b.transport.deliver(connack(code));
       assert.deepEqual(takeLog(r), ["error " + ERR_REFUSED + " rc" + code, "close"]);
       assert.equal(r.errors[0].returnCode, code);
       assert.match(r.errors[0].message, /connection refused: /);
       assert.equal(r.c.connected, false);
       assert.deepEqual(sent(r), ["CONNECT"]);
-      if (code === 3) {
-        assert.equal(r.c.state, WAITING);
-        r.b.clock.advance(1000);
-        assert.equal(r.b.transport.opens.length, 2, "server unavailable is retried");
-      } else {
-        assert.equal(r.c.state, IDLE);
-        assertQuiet(r, IDLE);
-        // reconnect() is the way out of a refusal.
-        r.c.reconnect();
-        assert.equal(r.c.state, OPENING);
-        assert.equal(r.b.transport.opens.length, 2);
-      }
+      // An unattended node keeps trying: a password or an id may be fixed on the broker.
+      assert.equal(r.c.state, WAITING);
+      assert.equal(Math.round(nextDelay(r)), 8000, "maxMs, not minMs");
+      assert.equal(r.b.transport.opens.length, 2);
     });
   }
 
@@ -363,6 +359,7 @@ describe("CONNECTING", () => {
 describe("CONNECTED", () => {
   test("transport closed → close, offline, WAITING", () => {
     const r = connected();
+    r.b.clock.advance(1); // the rig's stableMs
     r.b.transport.fail();
     assert.deepEqual(takeLog(r), ["close", "offline"]);
     assert.equal(r.c.state, WAITING);
@@ -441,32 +438,30 @@ describe("CONNECTED", () => {
 });
 
 describe("CONNECTED, closed early again and again (takeover)", () => {
-  test("after maxTakeovers early closes in a row: error, IDLE until reconnect()", () => {
+  test("each early close is an ERR_EARLY_CLOSE error; the backoff grows; the client never stops", () => {
+    // maxTakeovers, once a give-up count, is ignored.
     const r = opening({ reconnect: { minMs: 1000, maxMs: 8000, stableMs: 10000, maxTakeovers: 3 } });
-    for (let i = 1; i <= 3; i++) {
+    r.b.randomValue = 0.999999;
+    const delays: number[] = [];
+    for (let i = 1; i <= 20; i++) {
       r.b.transport.accept();
       r.b.transport.deliver(connack());
       r.b.clock.advance(100);
       r.b.transport.fail();
-      if (i < 3) {
-        assert.deepEqual(takeLog(r), ["connect sp=false", "close", "offline"]);
-        assert.equal(r.c.state, WAITING);
-        nextDelay(r);
-        takeLog(r);
-      }
+      // As everywhere, the error that explains a close comes before the close.
+      assert.deepEqual(takeLog(r), ["connect sp=false", "error " + ERR_EARLY_CLOSE, "close", "offline"]);
+      assert.match(r.errors[r.errors.length - 1].message, new RegExp("closed " + i + " times? in a row soon after connecting \\(another client with this id\\?\\)"));
+      assert.equal(r.c.state, WAITING);
+      delays.push(Math.round(nextDelay(r)));
+      takeLog(r);
     }
-    // As everywhere, the error that explains a close comes before the close.
-    assert.deepEqual(takeLog(r), ["connect sp=false", "error " + ERR_CONNECTION_LOST, "close", "offline"]);
-    assert.match(r.errors[r.errors.length - 1].message, /same id/);
-    assert.equal(r.c.state, IDLE);
-    assert.deepEqual(sent(r), ["CONNECT", "CONNECT", "CONNECT"]);
-    assertQuiet(r, IDLE);
-    r.c.reconnect();
-    assert.equal(r.c.state, OPENING);
+    assert.deepEqual(delays.slice(0, 5), [1000, 2000, 4000, 8000, 8000]);
+    assert.equal(r.b.transport.opens.length, 21);
   });
 
-  test("a stable connection in between starts the count again", () => {
-    const r = opening({ reconnect: { minMs: 1000, maxMs: 8000, stableMs: 10000, maxTakeovers: 2 } });
+  test("a stable connection in between starts the count and the backoff again", () => {
+    const r = opening({ reconnect: { minMs: 1000, maxMs: 8000, stableMs: 10000 } });
+    r.b.randomValue = 0.999999;
     const cycle = (upMs: number): void => {
       r.b.transport.accept();
       r.b.transport.deliver(connack());
@@ -474,14 +469,15 @@ describe("CONNECTED, closed early again and again (takeover)", () => {
       r.b.transport.fail();
     };
     cycle(100);
-    nextDelay(r);
+    assert.equal(Math.round(nextDelay(r)), 1000);
+    cycle(100);
+    assert.equal(Math.round(nextDelay(r)), 2000);
+    takeLog(r);
     cycle(10000); // stable
-    nextDelay(r);
+    assert.deepEqual(takeLog(r), ["connect sp=false", "close", "offline"], "a loss, not an early close");
+    assert.equal(Math.round(nextDelay(r)), 1000);
     cycle(100);
-    assert.equal(r.c.state, WAITING, "one early close since the stable one");
-    nextDelay(r);
-    cycle(100);
-    assert.equal(r.c.state, IDLE);
+    assert.match(r.errors[r.errors.length - 1].message, /closed 1 time in a row/);
   });
 
   test("losses by failure (not the broker closing) do not count", () => {
@@ -765,14 +761,17 @@ describe("backoff", () => {
     assert.ok(Math.abs(nextDelay(r) - 4000) < 1);
   });
 
-  test("refusals with code 3 back off too", () => {
+  test("refusals wait the longest delay, with its jitter", () => {
     const r = connecting();
     r.b.randomValue = 0;
     r.b.transport.deliver(connack(3));
-    assert.equal(nextDelay(r), 500);
+    assert.equal(nextDelay(r), 4000);
     r.b.transport.accept();
-    r.b.transport.deliver(connack(3));
-    assert.equal(nextDelay(r), 1000);
+    r.b.transport.deliver(connack(5));
+    assert.equal(nextDelay(r), 4000);
+    // A refusal does not make the next ordinary loss wait the longest delay.
+    r.b.transport.fail();
+    assert.ok(nextDelay(r) < 4000);
   });
 
   test("resets only after a connection that stayed up stableMs", () => {
@@ -817,6 +816,8 @@ describe("backoff", () => {
 
   test("reconnect: false stays IDLE after a loss", () => {
     const r = connected({ reconnect: false });
+    r.b.clock.advance(10000);
+    sent(r);
     r.b.transport.fail();
     assert.equal(r.c.state, IDLE);
     assert.deepEqual(takeLog(r), ["close", "offline"]);
@@ -835,7 +836,7 @@ describe("programmer errors throw synchronously and send nothing", () => {
       [() => r.c.publish("", "x"), /invalid topic name/],
       [() => r.c.publish("a", "x", { qos: 3 }), /bad QoS/],
       [() => r.c.publish("a\ud800", "x"), /invalid UTF-8/],
-      [() => r.c.publish("a", new Uint8Array(64), { qos: 1 }), /larger than the transmit buffer/],
+      [() => r.c.publish("a".repeat(70), "x"), /header is larger than the transmit buffer: raise txBytes/],
     ];
     for (const [call, message] of cases) {
       let called = false;
@@ -898,16 +899,29 @@ describe("programmer errors throw synchronously and send nothing", () => {
 
 describe("runtime failures go to callbacks or the error event", () => {
   test("a full outbox: callback gets ERR_OUTBOX_FULL, nothing queued or sent", () => {
-    const r = connected({ outboxSlots: 1 });
-    r.c.publish("a", "1", { qos: 1 });
+    const r = connected({ outboxBytes: 20 });
+    r.c.publish("a", "0123456789", { qos: 1 }); // 17 bytes
     sent(r);
     let err: MqttError | null = null;
-    r.c.publish("a", "2", { qos: 1 }, (e) => (err = e));
+    assert.equal(r.c.publish("a", "2", { qos: 1 }, (e) => (err = e)), false);
     assert.equal(err!.code, ERR_OUTBOX_FULL);
+    assert.match(err!.message, /outbox full: 1 messages \(17 of 20 bytes\)/);
     r.c.publish("a", "3", { qos: 1 });
     assert.deepEqual(takeLog(r), ["error " + ERR_OUTBOX_FULL], "without a callback: the error event");
     assert.deepEqual(sent(r), []);
     assert.equal(r.c.session.pendingMessages(), 1);
+  });
+
+  test("a QoS 1/2 message larger than the outbox: the error names outboxBytes", () => {
+    const r = connected({ outboxBytes: 1000, txBytes: 64 });
+    let err: MqttError | null = null;
+    assert.equal(r.c.publish("a", new Uint8Array(2000), { qos: 1 }, (e) => (err = e)), false);
+    assert.equal(err!.code, ERR_OUTBOX_FULL);
+    assert.match(err!.message, /2008-byte message does not fit the outbox: raise outboxBytes \(1000\)/);
+    // Larger than txBytes but within the outbox: fine at QoS 1, sent from the outbox. Past half
+    // of the outbox, publish says wait (false) though the message was taken.
+    assert.equal(r.c.publish("a", new Uint8Array(500), { qos: 1 }), false);
+    assert.deepEqual(sent(r), ["PUBLISH q1 id1 a '" + "\0".repeat(500) + "'"]);
   });
 
   test("too many requests: callback gets ERR_REQUESTS_FULL", () => {
@@ -1047,6 +1061,7 @@ describe("events", () => {
     r.b.transport.deliver(connack(0, false));
     r.b.transport.deliver(publish("t", "hello"));
     r.b.transport.deliver(publish("t", new Uint8Array(100)));
+    r.b.clock.advance(1); // the rig's stableMs: a loss, not an early close
     r.b.transport.fail();
     r.b.clock.advance(500);
     r.b.transport.accept();
@@ -1116,8 +1131,9 @@ describe("transport back-pressure and sessions", () => {
     r.c.publish("a", "2", { qos: 2 });
     r.b.transport.deliver(pubrec(2));
     sent(r);
+    r.b.clock.advance(1);
     r.b.transport.fail();
-    r.b.clock.advance(1000);
+    r.b.clock.advance(999);
     r.b.transport.accept();
     r.b.transport.deliver(connack(0, true));
     assert.deepEqual(sent(r), ["CONNECT", "PUBLISH q1 id1 dup a '1'", "PUBREL 2"]);
@@ -1161,6 +1177,7 @@ describe("a broker that answers inside write()", () => {
     r.b.transport.onWrite = (packets, t) => {
       if (packets[0].type === 3) t.fail();
     };
+    r.b.clock.advance(1);
     r.c.publish("a", "x", { qos: 1 });
     assert.equal(r.c.state, WAITING);
     assert.deepEqual(takeLog(r), ["close", "offline"]);
