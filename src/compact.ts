@@ -208,46 +208,48 @@ export class BoardClient implements LinkEvents {
   private id_: string;
   /** Listeners by event name. */
   private ls_: { [event: string]: Function[] } = {};
+  // Fields left undefined until used cost nothing on Espruino: most start that way.
   /** Received bytes not handled yet; bytes still to skip of a packet too large to take. */
-  private rs_ = "";
-  private sk_ = 0;
+  private rs_!: string;
+  private sk_!: number;
   /** The link said wait: bulk writes hold until onDrain. */
-  private busy_ = false;
+  busy_?: boolean;
   /** Something was refused or passed the high-water mark: emit drain when there is room. */
-  private wd_ = false;
+  wd_?: boolean;
   /** The QoS 0 payload being streamed, and how far. */
-  private sp_: string | null = null;
-  private si_ = 0;
-  /** Control packets due while a payload streams. */
-  private q_: string[] = [];
-  private tm_: unknown = undefined;
+  sp_?: string | null;
+  private si_!: number;
+  /** Control packets due while a payload streams; writes held while a chunk is handled. */
+  private q_!: string[];
+  private ck_?: string;
+  private tm_: unknown;
   private tf_: () => void;
   /** Deadline of the state, last write, PINGRESP deadline, connected at. */
-  private dl_ = 0;
-  private lw_ = 0;
-  private pd_ = 0;
-  private ct_ = 0;
+  private dl_!: number;
+  private lw_!: number;
+  private pd_?: number;
+  private ct_!: number;
   private bo_: number;
   /** Error to report when the link closes (0: a close asked for quietly); CONNACK return code. */
-  private why_ = 0;
-  private rc_ = 0;
+  private why_!: number;
+  private rc_!: number;
   private pid_ = 0;
   /** Callbacks by packet id: publishes (QoS 1/2), subscribes and unsubscribes. */
-  private cb_: { [id: number]: Callback } = {};
+  cb_: { [id: number]: Callback } = {};
   /** Filters to subscribe again, with their QoS; callbacks of subscribes made offline. */
   private subs_: { [filter: string]: number } = {};
   private pc_: Callback[] = [];
-  private ec_: (() => void) | undefined = undefined;
+  private ec_?: () => void;
   private m_: MessageInfo = { qos: 0, retain: false, dup: false };
   /** The outbox: packets, and their state << 16 | packet id; live bytes. */
-  private ob_: string[] = [];
-  private oi_: number[] = [];
-  private ol_ = 0;
+  ob_!: string[];
+  oi_!: number[];
+  ol_!: number;
   /** Incoming QoS 2 ids awaiting PUBREL (persistent sessions), and whether one was held back. */
-  private it_: number[] | undefined;
-  private wh_ = false;
+  private it_?: number[];
+  private wh_?: boolean;
   /** Messages dropped by the overflow policy. */
-  dropped = 0;
+  dropped!: number;
   /** Between CONNACK and the loss of the link. */
   connected = false;
 
@@ -264,7 +266,12 @@ export class BoardClient implements LinkEvents {
     this.id_ = id;
     if (!o.maxPacketBytes) o.maxPacketBytes = defaults.maxPacketBytes;
     if (!o.outboxBytes) o.outboxBytes = defaults.outboxBytes;
-    if (QOS12 && o.clean === false) this.it_ = [];
+    if (QOS12) {
+      this.ob_ = [];
+      this.oi_ = [];
+      this.ol_ = this.dropped = 0;
+      if (o.clean === false) this.it_ = [];
+    }
     if (!o.incomingQos2Slots) o.incomingQos2Slots = defaults.incomingQos2Slots;
     this.bo_ = this.rmin_();
     const self = this;
@@ -288,13 +295,13 @@ export class BoardClient implements LinkEvents {
     return this;
   }
 
-  private emit_(event: string, a?: unknown, b?: unknown, c?: unknown): void {
+  emit_(event: string, a?: unknown, b?: unknown, c?: unknown): void {
     const l = this.ls_[event];
     if (l) for (let i = 0; i < l.length; i++) l[i](a, b, c);
   }
 
   /** Reports an error to the callback, or as an `error` event when there is none. */
-  private fail_(cb: Callback | undefined, code: number): false {
+  fail_(cb: Callback | undefined, code: number): false {
     const e = boardError(code);
     if (cb) cb(e);
     else this.emit_("error", e);
@@ -326,6 +333,8 @@ export class BoardClient implements LinkEvents {
       const first = head(h, t.length + p.length) + t;
       if (p.length <= SLICE) this.w_(first + p);
       else {
+        // Not held with what a chunk's handling writes: the link must pace a long payload.
+        this.fl_();
         this.w_(first);
         this.sp_ = p;
         this.si_ = 0;
@@ -341,7 +350,7 @@ export class BoardClient implements LinkEvents {
     const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
     const max = this.o_.outboxBytes as number;
     if (pk.length > max) throw invalid("size: raise outboxBytes");
-    while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) this.cut_(0, ERR_DROPPED);
+    while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
     if (this.ol_ + pk.length > max) {
       this.wd_ = true;
       return this.fail_(callback, ERR_OUTBOX_FULL);
@@ -423,6 +432,7 @@ export class BoardClient implements LinkEvents {
     this.pc_ = [];
     for (const k in cbs) cbs[k](boardError(ERR_ENDED));
     for (let i = 0; i < pc.length; i++) pc[i](boardError(ERR_ENDED));
+    this.fl_();
     if (s >= OPENING && s < DROPPING) this.bd_.close();
     else if (s !== DROPPING) this.ended_();
     return this;
@@ -457,6 +467,12 @@ export class BoardClient implements LinkEvents {
   onData(data: string): void {
     const s = this.st_;
     if (s !== CONNECTING && s !== CONNECTED) return;
+    this.ck_ = "";
+    this.rd_(data);
+    this.fl_();
+  }
+
+  private rd_(data: string): void {
     if (this.sk_) {
       // The rest of a packet too large to take.
       const k = Math.min(this.sk_, data.length);
@@ -538,7 +554,7 @@ export class BoardClient implements LinkEvents {
     const s = this.st_;
     const o = this.o_;
     const now = this.bd_.now();
-    if (s === WAITING && now >= this.dl_) {
+    if (s === WAITING && !(now < this.dl_)) {
       this.st_ = OPENING;
       this.dl_ = now + (o.connectTimeoutMs || 30000);
       this.why_ = ERR_CONNECTION_LOST;
@@ -576,6 +592,7 @@ export class BoardClient implements LinkEvents {
 
   /** Closes the link for `code` (0: quietly); onClose moves on. */
   private drop_(code: number): void {
+    this.fl_();
     this.why_ = code;
     this.st_ = DROPPING;
     this.bd_.close();
@@ -634,9 +651,9 @@ export class BoardClient implements LinkEvents {
       }
       this.emit_("message", topic, pl, mi);
       if (qos) this.ctl_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid));
-    } else if (QOS12 && t === 4) this.ack_(id, SENT, 0);
+    } else if (QOS12 && t === 4) ack(this, id, SENT, 0);
     else if (QOS12 && t === 5) {
-      this.ack_(id, SENT, RELEASED);
+      ack(this, id, SENT, RELEASED);
       this.ctl_("\x62\x02" + u16(id));
     } else if (QOS12 && t === 6) {
       const it = this.it_;
@@ -649,7 +666,7 @@ export class BoardClient implements LinkEvents {
         this.bo_ = this.rmin_();
         this.drop_(0);
       }
-    } else if (QOS12 && t === 7) this.ack_(id, RELEASED, 0);
+    } else if (QOS12 && t === 7) ack(this, id, RELEASED, 0);
     else if (t === 9 || t === 11) {
       const f = this.cb_[id];
       delete this.cb_[id];
@@ -714,8 +731,23 @@ export class BoardClient implements LinkEvents {
   // ---- writing ----
 
   private w_(s: string): void {
+    if (this.ck_ !== undefined) {
+      this.ck_ += s;
+      return;
+    }
     this.lw_ = this.bd_.now();
     if (!this.bd_.write(s)) this.busy_ = true;
+  }
+
+  /**
+   * Writes what was held while a chunk was handled: an acknowledgement and what the message
+   * handler published go out as one write (as two, the second would wait on the first's TCP
+   * acknowledgement: Nagle's algorithm against the broker's delayed ACK, some 40 ms).
+   */
+  private fl_(): void {
+    const s = this.ck_;
+    this.ck_ = undefined;
+    if (s) this.w_(s);
   }
 
   /** A packet that is not bulk: written now, or after the payload being streamed. */
@@ -743,43 +775,43 @@ export class BoardClient implements LinkEvents {
   // ---- the outbox (QoS 1/2 builds) ----
 
   /** Writes queued entries while the link takes them; emits drain when there is room. */
-  private pump_(): void {
+  pump_(): void {
     const oi = this.oi_;
     for (let i = 0; QOS12 && this.st_ === CONNECTED && i < oi.length && !this.busy_ && !this.sp_; i++) {
       if (oi[i] >> 16 !== QUEUED) continue;
       this.w_(this.ob_[i]);
       if (oi[i] & 65535) oi[i] = (SENT << 16) | (oi[i] & 65535);
-      else this.cut_(i--, 0); // QoS 0: done once written
+      else cut(this, i--, 0); // QoS 0: done once written
     }
     if (this.wd_ && !this.busy_ && !this.sp_ && this.ol_ * 4 <= (this.o_.outboxBytes as number)) {
       this.wd_ = false;
       this.emit_("drain");
     }
   }
+}
 
-  /** The entry with packet id `id` in state `from` moves to `to` (0: done, its callback runs). */
-  private ack_(id: number, from: number, to: number): void {
-    const i = this.oi_.indexOf((from << 16) | id);
-    if (i < 0) return;
-    if (to) this.oi_[i] = (to << 16) | id;
-    else {
-      this.cut_(i, 0);
-      this.pump_();
-    }
+/** The entry with packet id `id` in state `from` moves to `to` (0: done, its callback runs). */
+function ack(c: BoardClient, id: number, from: number, to: number): void {
+  const i = c.oi_.indexOf((from << 16) | id);
+  if (i < 0) return;
+  if (to) c.oi_[i] = (to << 16) | id;
+  else {
+    cut(c, i, 0);
+    c.pump_();
   }
+}
 
-  /** Takes entry `i` out of the outbox; its callback hears `code` (0: delivered). */
-  private cut_(i: number, code: number): void {
-    const id = this.oi_[i] & 65535;
-    this.ol_ -= this.ob_[i].length;
-    this.ob_.splice(i, 1);
-    this.oi_.splice(i, 1);
-    const f = this.cb_[id];
-    if (id) delete this.cb_[id];
-    if (code) {
-      this.dropped++;
-      this.emit_("dropped", this.dropped);
-    }
-    if (id && f) f(code ? boardError(code) : null);
+/** Takes entry `i` out of the outbox; its callback hears `code` (0: delivered). */
+function cut(c: BoardClient, i: number, code: number): void {
+  const id = c.oi_[i] & 65535;
+  c.ol_ -= c.ob_[i].length;
+  c.ob_.splice(i, 1);
+  c.oi_.splice(i, 1);
+  const f = c.cb_[id];
+  if (id) delete c.cb_[id];
+  if (code) {
+    c.dropped++;
+    c.emit_("dropped", c.dropped);
   }
+  if (id && f) f(code ? boardError(code) : null);
 }
