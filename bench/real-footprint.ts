@@ -11,7 +11,7 @@
  *   not on npm), measured side by side for speed and memory; also ESPRUINO_MQTT_MODULE=FILE.
  *   Without it that column says "not measured".
  */
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { startMosquitto, type RunningMosquitto } from "../test/helpers/brokers.ts";
@@ -53,6 +53,20 @@ async function pairwise<T>(tasks: (() => Promise<T>)[]): Promise<T[]> {
   return out;
 }
 
+// The bundles as they are now, copied: a rebuild during the run does not mix two versions.
+const snapshot = L.tempDir("mcu-mqtt-bundles-");
+const snap = (file: string, as: string) => {
+  const to = join(snapshot.dir, as);
+  copyFileSync(file, to);
+  return to;
+};
+const F = {
+  espFull: snap(L.ESPRUINO_BUNDLES.full.file, "espruino-mcu-mqtt.js"),
+  espQos0: snap(L.ESPRUINO_BUNDLES.qos0.file, "espruino-mcu-mqtt-qos0.js"),
+  kalFull: snap(L.KALUMA_BUNDLES.full.file, "kaluma-mcu-mqtt.js"),
+  kalQos0: snap(L.KALUMA_BUNDLES.qos0.file, "kaluma-mcu-mqtt-qos0.js"),
+};
+
 let idSeq = 0;
 const clientId = (what: string) => "fp-" + what + "-" + process.pid + "-" + idSeq++;
 
@@ -67,8 +81,8 @@ try {
   if (referenceFile) writeFileSync(referenceFile, referenceText);
 
   const images = {
-    full: await L.storageImage("mcu-mqtt", L.ESPRUINO_BUNDLES.full.file),
-    qos0: await L.storageImage("mcu-mqtt", L.ESPRUINO_BUNDLES.qos0.file),
+    full: await L.storageImage("mcu-mqtt", F.espFull),
+    qos0: await L.storageImage("mcu-mqtt", F.espQos0),
     reference: referenceFile ? await L.storageImage("MQTT", referenceFile) : "",
   };
 
@@ -117,8 +131,8 @@ try {
   log("Espruino as IDE text");
   const textCases: { build: string; binary: string; file: string; qos: 0 | 1; name: string; reference?: boolean }[] = [];
   for (const binary of ["espruino-1700", "espruino-5100"]) {
-    textCases.push({ build: "full", binary, file: L.ESPRUINO_BUNDLES.full.file, qos: 1, name: "mcu-mqtt" });
-    textCases.push({ build: "qos0", binary, file: L.ESPRUINO_BUNDLES.qos0.file, qos: 0, name: "mcu-mqtt" });
+    textCases.push({ build: "full", binary, file: F.espFull, qos: 1, name: "mcu-mqtt" });
+    textCases.push({ build: "qos0", binary, file: F.espQos0, qos: 0, name: "mcu-mqtt" });
     if (referenceFile) textCases.push({ build: "reference", binary, file: referenceFile, qos: 0, name: "MQTT", reference: true });
   }
   const text = await pairwise(
@@ -144,7 +158,7 @@ try {
   const netCost = kBase.heap.net ? kBase.heap.net.used - base : NaN;
   const kaluma: { build: string; bytecode: number; program: number; connected: number; after: number; bigPeak: number; big: string; why: string; ok: boolean; timeMs: number | null }[] = [];
   for (const b of ["full", "qos0"] as const) {
-    const B = L.KALUMA_BUNDLES[b];
+    const B = { qos: L.KALUMA_BUNDLES[b].qos, file: b === "full" ? F.kalFull : F.kalQos0 };
     const idle = L.parseKaluma(await L.runKaluma(trivial, { bundle: B.file, seconds: 60 }));
     const bytecode = idle.heap.start ? idle.heap.start.used - base : NaN;
     const run = await L.runKaluma(L.kalumaProgram({ port: broker.port, clientId: clientId("k"), qos: B.qos, messages: 200, bigPayload: 16384 }), { bundle: B.file, seconds: 300 });
@@ -161,14 +175,14 @@ try {
 
   // ---- bundle text
   const sizes = [
-    ["Espruino, full", L.ESPRUINO_BUNDLES.full.file],
-    ["Espruino, QoS 0 build", L.ESPRUINO_BUNDLES.qos0.file],
-    ["Kaluma, full", L.KALUMA_BUNDLES.full.file],
-    ["Kaluma, QoS 0 build", L.KALUMA_BUNDLES.qos0.file],
-  ].map(([what, file]) => ({ what, file: file.slice(L.ROOT.length + 1), bytes: readFileSync(file).length }));
+    ["Espruino, full", L.ESPRUINO_BUNDLES.full.file, F.espFull],
+    ["Espruino, QoS 0 build", L.ESPRUINO_BUNDLES.qos0.file, F.espQos0],
+    ["Kaluma, full", L.KALUMA_BUNDLES.full.file, F.kalFull],
+    ["Kaluma, QoS 0 build", L.KALUMA_BUNDLES.qos0.file, F.kalQos0],
+  ].map(([what, file, copy]) => ({ what, file: file.slice(L.ROOT.length + 1), bytes: readFileSync(copy).length }));
 
   // ---- the section
-  const find = (list: typeof storage, b: string, bin: string) => list.find((x) => x.build === b && x.binary === bin)!;
+  const find = (list: { build: string; binary: string; o: L.EspruinoOutcome }[], b: string, bin: string) => list.find((x) => x.build === b && x.binary === bin);
   const espCell = (x: { o: L.EspruinoOutcome } | undefined, key: string, minus: string) => {
     if (!x) return "–";
     const v = x.o.mem[key];
@@ -267,4 +281,5 @@ try {
   }
 } finally {
   await broker.close();
+  snapshot.cleanup();
 }
