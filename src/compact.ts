@@ -164,10 +164,6 @@ export function boardError(code: number, returnCode?: number): BoardError {
   return e;
 }
 
-function invalid(what: string): Error {
-  return new Error("mcu-mqtt: bad " + what);
-}
-
 const chr = String.fromCharCode;
 
 /** `x` as it goes on the wire: UTF-8 bytes as chars (strings are bytes already on Espruino). */
@@ -229,7 +225,9 @@ export class BoardClient implements LinkEvents {
   private lw_!: number;
   private pd_?: number;
   private ct_!: number;
+  /** Backoff: the next delay, and the least. */
   private bo_: number;
+  private bm_: number;
   /** Error to report when the link closes (0: a close asked for quietly); CONNACK return code. */
   private why_!: number;
   private rc_!: number;
@@ -257,7 +255,7 @@ export class BoardClient implements LinkEvents {
     const o = options || {};
     this.o_ = o;
     this.bd_ = board;
-    if (o.password !== undefined && o.username === undefined) throw invalid("password without username");
+    if (o.password !== undefined && o.username === undefined) throw new Error("mcu-mqtt: bad password without username");
     let id = o.clientId;
     if (!id) {
       id = "mcu-mqtt-";
@@ -273,7 +271,8 @@ export class BoardClient implements LinkEvents {
       if (o.clean === false) this.it_ = [];
     }
     if (!o.incomingQos2Slots) o.incomingQos2Slots = defaults.incomingQos2Slots;
-    this.bo_ = this.rmin_();
+    const r = o.reconnect;
+    this.bo_ = this.bm_ = (r && r.minMs) || 1000;
     const self = this;
     this.tf_ = function () {
       self.tick_();
@@ -322,8 +321,8 @@ export class BoardClient implements LinkEvents {
       options = undefined;
     }
     const qos = (options && options.qos) || 0;
-    if (typeof topic !== "string" || !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) throw invalid("topic");
-    if (qos !== 0 && (!QOS12 || (qos !== 1 && qos !== 2))) throw invalid("qos");
+    if (typeof topic !== "string" || !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) throw new Error("mcu-mqtt: bad topic");
+    if (qos !== 0 && (!QOS12 || (qos !== 1 && qos !== 2))) throw new Error("mcu-mqtt: bad qos");
     const p = wire(typeof payload === "string" || payload instanceof Uint8Array ? payload : String(payload));
     const t = lstr(topic);
     const h = 0x30 | (qos << 1) | (options && options.retain ? 1 : 0);
@@ -349,7 +348,7 @@ export class BoardClient implements LinkEvents {
     const id = qos ? this.nid_() : 0;
     const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
     const max = this.o_.outboxBytes as number;
-    if (pk.length > max) throw invalid("size: raise outboxBytes");
+    if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
     while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
     if (this.ol_ + pk.length > max) {
       this.wd_ = true;
@@ -374,9 +373,9 @@ export class BoardClient implements LinkEvents {
     }
     const fs = typeof filters === "string" ? [filters] : filters;
     const qos = QOS12 ? (options && options.qos) || 0 : 0;
-    if (qos < 0 || qos > 2) throw invalid("qos");
+    if (qos < 0 || qos > 2) throw new Error("mcu-mqtt: bad qos");
     for (let i = 0; i < fs.length; i++) {
-      if (typeof fs[i] !== "string" || !fs[i]) throw invalid("filter");
+      if (typeof fs[i] !== "string" || !fs[i]) throw new Error("mcu-mqtt: bad filter");
       this.subs_[fs[i]] = qos;
     }
     if (this.st_ >= ENDING) this.fail_(callback, ERR_ENDED);
@@ -468,11 +467,6 @@ export class BoardClient implements LinkEvents {
     const s = this.st_;
     if (s !== CONNECTING && s !== CONNECTED) return;
     this.ck_ = "";
-    this.rd_(data);
-    this.fl_();
-  }
-
-  private rd_(data: string): void {
     if (this.sk_) {
       // The rest of a packet too large to take.
       const k = Math.min(this.sk_, data.length);
@@ -490,7 +484,10 @@ export class BoardClient implements LinkEvents {
         c = r.charCodeAt(j++);
         rl += (c & 127) * m;
         m *= 128;
-        if (m > 268435456) return this.drop_(ERR_MALFORMED);
+        if (m > 268435456) {
+          this.drop_(ERR_MALFORMED);
+          return;
+        }
       }
       if (c & 128) break; // the length is not all here yet
       const end = j + rl;
@@ -505,9 +502,9 @@ export class BoardClient implements LinkEvents {
       this.pk_(r, r.charCodeAt(p), j, end);
       p = end;
       if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
-      r = this.rs_; // a handler may not change it, but read it again all the same
     }
     this.rs_ = p ? r.substr(p) : r;
+    this.fl_();
   }
 
   onDrain(): void {
@@ -524,7 +521,7 @@ export class BoardClient implements LinkEvents {
     const now = this.bd_.now();
     const was = this.connected;
     const r = this.o_.reconnect;
-    if (was && now - this.ct_ >= STABLE_MS) this.bo_ = this.rmin_();
+    if (was && now - this.ct_ >= STABLE_MS) this.bo_ = this.bm_;
     else if (was && code === ERR_CONNECTION_LOST) code = ERR_EARLY_CLOSE;
     this.connected = false;
     this.st_ = r === false ? IDLE : WAITING;
@@ -539,15 +536,10 @@ export class BoardClient implements LinkEvents {
     }
     if (was) this.emit_("offline");
     this.emit_("close");
-    if (this.st_ === IDLE) this.stop_();
+    if (this.st_ === IDLE) this.ended_(1);
   }
 
   // ---- the machine ----
-
-  private rmin_(): number {
-    const r = this.o_.reconnect;
-    return (r && r.minMs) || 1000;
-  }
 
   private tick_(): void {
     this.tm_ = undefined;
@@ -575,15 +567,13 @@ export class BoardClient implements LinkEvents {
     if (this.st_ !== ENDED && this.st_ !== IDLE && this.tm_ === undefined) this.tm_ = this.bd_.set(this.tf_, TICK_MS);
   }
 
-  private stop_(): void {
+  /** Stops the timer; and unless `idle`, the client has ended. */
+  private ended_(idle?: number): void {
     if (this.tm_ !== undefined) this.bd_.clear(this.tm_);
     this.tm_ = undefined;
-  }
-
-  private ended_(): void {
+    if (idle) return;
     this.st_ = ENDED;
     this.connected = false;
-    this.stop_();
     this.emit_("end");
     const cb = this.ec_;
     this.ec_ = undefined;
@@ -663,7 +653,7 @@ export class BoardClient implements LinkEvents {
       // The held-back messages come again only on a new connection: go back for them.
       if (this.wh_ && it && !it.length) {
         this.wh_ = false;
-        this.bo_ = this.rmin_();
+        this.bo_ = this.bm_;
         this.drop_(0);
       }
     } else if (QOS12 && t === 7) ack(this, id, RELEASED, 0);
@@ -776,14 +766,16 @@ export class BoardClient implements LinkEvents {
 
   /** Writes queued entries while the link takes them; emits drain when there is room. */
   pump_(): void {
-    const oi = this.oi_;
-    for (let i = 0; QOS12 && this.st_ === CONNECTED && i < oi.length && !this.busy_ && !this.sp_; i++) {
-      if (oi[i] >> 16 !== QUEUED) continue;
-      this.w_(this.ob_[i]);
-      if (oi[i] & 65535) oi[i] = (SENT << 16) | (oi[i] & 65535);
-      else cut(this, i--, 0); // QoS 0: done once written
+    if (QOS12) {
+      const oi = this.oi_;
+      for (let i = 0; this.st_ === CONNECTED && i < oi.length && !this.busy_ && !this.sp_; i++) {
+        if (oi[i] >> 16 !== QUEUED) continue;
+        this.w_(this.ob_[i]);
+        if (oi[i] & 65535) oi[i] = (SENT << 16) | (oi[i] & 65535);
+        else cut(this, i--, 0); // QoS 0: done once written
+      }
     }
-    if (this.wd_ && !this.busy_ && !this.sp_ && this.ol_ * 4 <= (this.o_.outboxBytes as number)) {
+    if (this.wd_ && !this.busy_ && !this.sp_ && (!QOS12 || this.ol_ * 4 <= (this.o_.outboxBytes as number))) {
       this.wd_ = false;
       this.emit_("drain");
     }
