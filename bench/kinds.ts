@@ -58,36 +58,23 @@ function clientId(kind: string, role: string): string {
 }
 
 /**
- * mcu-mqtt options for a run, sized from the payload and the window:
+ * mcu-mqtt options for a run: Node's defaults, except where the run is about an option:
  * - txBytes/rxBytes: the default 4,096, or one packet of the run's payload plus 64 bytes of
  *   header and topic when that is larger (the 16 KB run);
- * - maxInflight: the run's window, so QoS 1/2 keep exactly `window` messages in flight;
- * - outboxSlots: window + batch + 16 (QoS 0 waits in the outbox while the socket is over its
- *   high-water mark; a full outbox would drop it, and the run would report the loss);
- * - outboxBytes: that many packets;
- * - incomingQos2Slots: 65,535. MQTT 3.1.1 gives a client no way to limit what the broker sends
- *   it, and this mosquitto may have up to `max_inflight_messages` (65,534 here, see broker.ts)
- *   QoS 2 messages between PUBLISH and PUBREL towards a subscriber that lags behind; with the
- *   default of 32 the subscriber of the QoS 2 run fails its connection ("too many incoming QoS 2
- *   messages awaiting PUBREL") within the first few hundred messages.
+ * - maxInflight: the run's window, so QoS 1/2 keep exactly `window` messages in flight.
+ * The outbox (bytes only, 16 MB on Node) and the incoming QoS 2 table (one bit per packet id)
+ * are left at their defaults.
  */
 export function mcuOptions(spec: RunSpec): {
   txBytes: number;
   rxBytes: number;
   maxInflight: number;
-  outboxSlots: number;
-  outboxBytes: number;
-  incomingQos2Slots: number;
 } {
   const packetBytes = spec.payload.length + 64;
-  const slots = spec.window + spec.batch + 16;
   return {
     txBytes: Math.max(4096, packetBytes),
     rxBytes: Math.max(4096, packetBytes),
     maxInflight: Math.max(1, Math.min(spec.window, 65535)),
-    outboxSlots: slots,
-    outboxBytes: slots * packetBytes,
-    incomingQos2Slots: 65535,
   };
 }
 

@@ -500,13 +500,9 @@ const METHOD = `## Method
   acknowledgement callback. The same strategy drives all three kinds. The subscriber subscribes
   at the publish QoS. A warm-up pass (a fifth of the messages) runs before the measured runs; the
   order of the kinds rotates from run to run.
-- **mcu-mqtt options.** Defaults, except: \`maxInflight\` = the window (64); \`outboxSlots\` =
-  window + batch + 16 and \`outboxBytes\` that many packets (QoS 0 waits in the outbox while the
-  socket is over its high-water mark; too small an outbox would drop it and fail the run);
-  \`txBytes\`/\`rxBytes\` 4,096, or payload + 64 for the 16 KB case; \`incomingQos2Slots\` 65,535
-  (MQTT 3.1.1 cannot limit what the broker sends, and this mosquitto keeps up to 65,534 QoS 2
-  messages in flight to a lagging subscriber: with the default the QoS 2 subscriber fails its
-  connection with "too many incoming QoS 2 messages"). MQTT.js runs with its defaults
+- **mcu-mqtt options.** Node's defaults (an outbox limited by its bytes, 16 MB; an incoming QoS 2
+  table that cannot fill), except: \`maxInflight\` = the window (64); \`txBytes\`/\`rxBytes\`
+  4,096, or payload + 64 for the 16 KB case. MQTT.js runs with its defaults
   (\`reconnectPeriod: 0\`).
 - **The raw-socket floor.** A hand-made CONNECT on a bare TCP socket; QoS 0 publishes are one
   pre-encoded batch written as it is; the subscriber socket parses fixed headers only (and the
