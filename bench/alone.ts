@@ -6,7 +6,7 @@
  */
 import { Duplex } from "node:stream";
 import mqtt from "mqtt";
-import { Client, LiteClient, type Board, type TransportEvents } from "../src/index.ts";
+import { Client, type Board, type TransportEvents } from "../src/index.ts";
 import { collect, HeapMeter } from "./heap.ts";
 import { publishPacket, putAck, PUBACK } from "./raw.ts";
 
@@ -158,23 +158,6 @@ export function mcuAloneRuns(n: number): AloneResult[] {
       for (let i = 0; i < k; i += 100) events.onData(chunk, 0, chunk.length);
     }, WARM, n));
     if (received !== n + WARM) throw new Error("mcu-mqtt alone, rawMessage: received " + received);
-  }
-  {
-    // The QoS 0-only client, the same way: publishing, and receiving through rawMessage.
-    const { client: lite, transport } = connectedAlone((board) => new LiteClient({ clientId: "alone", keepalive: 0, reconnect: false }, board));
-    const events = transport.events as TransportEvents;
-    add("QoS 0-only client: publish QoS 0, Uint8Array payload", measure((k) => {
-      for (let i = 0; i < k; i++) lite.publish(TOPIC, payload);
-    }, WARM, n));
-    let received = 0;
-    lite.on("rawMessage", () => {
-      received++;
-    });
-    const chunk = publishes(100, payload, 0, 1);
-    add("QoS 0-only client: receive QoS 0 through rawMessage, 100 per chunk", measure((k) => {
-      for (let i = 0; i < k; i += 100) events.onData(chunk, 0, chunk.length);
-    }, WARM, n));
-    if (received !== n + WARM) throw new Error("QoS 0 client alone: received " + received);
   }
   {
     const { client, transport } = mcuAlone();

@@ -1,12 +1,11 @@
 /**
  * The long fuzz run: `npm run fuzz [-- seed [count]]` (defaults: seed 1, 1,000,000 inputs).
- * Three phases with the same seed and count: the codec (decoder and receiver), the whole session
- * (session-fuzz.ts), then the QoS 0-only client (lite-fuzz.ts). Prints a summary and the first failures of each, each with the call
+ * Two phases with the same seed and count: the codec (decoder and receiver), then the whole
+ * session (session-fuzz.ts). Prints a summary and the first failures of each, each with the call
  * that reproduces it, and exits non-zero on any failure.
  */
 import { runFuzz, summarize } from "./fuzz.ts";
 import { runSessionFuzz, summarizeSessionFuzz } from "./session-fuzz.ts";
-import { runLiteFuzz, summarizeLiteFuzz } from "./lite-fuzz.ts";
 
 const seed = process.argv[2] !== undefined ? Number(process.argv[2]) : 1;
 const count = process.argv[3] !== undefined ? Number(process.argv[3]) : 1000000;
@@ -38,17 +37,9 @@ for (const f of sessionReport.firstFailures) {
   console.log(`  session ${f.config}`);
 }
 
-// Phase 3: the QoS 0-only client, fed broker streams after a CONNACK.
-const liteStarted = Date.now();
-const liteReport = runLiteFuzz(seed, count);
-const liteSeconds = (Date.now() - liteStarted) / 1000;
-console.log("\n" + summarizeLiteFuzz(liteReport));
-console.log(`${liteSeconds.toFixed(1)} s, ${Math.round(count / liteSeconds)} inputs/s`);
-for (const f of liteReport.firstFailures) console.log(`\nFAIL at QoS 0 client input ${f.iteration}: ${f.what}`);
-
-const failures = report.failures + sessionReport.failures + liteReport.failures;
+const failures = report.failures + sessionReport.failures;
 if (failures > 0) {
-  console.log(`\n${failures} failures (codec ${report.failures}, session ${sessionReport.failures}, QoS 0 client ${liteReport.failures})`);
+  console.log(`\n${failures} failures (codec ${report.failures}, session ${sessionReport.failures})`);
   process.exit(1);
 }
 console.log("no failures");
