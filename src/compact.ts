@@ -633,11 +633,12 @@ export class BoardClient implements LinkEvents {
       mi.qos = qos;
       mi.retain = (h & 1) === 1;
       mi.dup = (h & 8) === 8;
-      let pl: Payload = r.substr(p, e - p);
-      if (!BYTE_STRINGS) {
-        const u = new Uint8Array(e - p);
-        for (let i = 0; i < u.length; i++) u[i] = r.charCodeAt(p + i);
-        pl = u;
+      // Espruino's own modules hand payloads over as Strings; elsewhere they are bytes.
+      let pl: Payload;
+      if (BYTE_STRINGS) pl = r.substr(p, e - p);
+      else {
+        pl = new Uint8Array(e - p);
+        for (let i = 0; i < pl.length; i++) pl[i] = r.charCodeAt(p + i);
       }
       this.emit_("message", topic, pl, mi);
       if (qos) this.ctl_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid));
