@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it, type TestContext } from "node:test";
 import {
   ERR_CONNECT_TIMEOUT,
+  ERR_EARLY_CLOSE,
   ERR_FLAGS,
   ERR_MALFORMED,
   ERR_PACKET_TOO_LARGE,
@@ -194,7 +195,8 @@ describe("client against the scripted broker", { concurrency: true }, () => {
     await c.waitMessages("mid/in", 1, 2000);
     assert.deepEqual(c.payloads("mid/in"), ["whole"]);
     assert.equal(c.reconnects, 1);
-    assert.equal(c.errors.length, 0, c.describe());
+    // The broker closed the first connection soon after accepting it: reported as an early close.
+    assert.deepEqual(c.errors.map((e) => e.code), [ERR_EARLY_CLOSE], c.describe());
     assert.deepEqual(broker.errors(), []);
   });
 
@@ -239,7 +241,7 @@ describe("client against the scripted broker", { concurrency: true }, () => {
     assert.equal(c.connects.length, 0);
   });
 
-  it("reports CONNACK refusals 1-5 with their meaning and retries only 'server unavailable'", TEST, async (t) => {
+  it("reports CONNACK refusals 1-5 with their meaning and retries each after the longest delay", TEST, async (t) => {
     const texts = ["", "unacceptable protocol version", "identifier rejected", "server unavailable", "bad user name or password", "not authorized"];
     const minMs = 100;
     const maxMs = 400;
@@ -269,12 +271,9 @@ describe("client against the scripted broker", { concurrency: true }, () => {
           assert.equal(c.errors.length, attempts, "one error per refusal: " + c.describe());
           assert.ok(c.errors.every((e) => e.code === ERR_REFUSED && e.returnCode === code));
           assert.equal(c.connects.length, 0);
-          if (code === 3) {
-            assert.ok(attempts >= 2 && attempts <= maxAttempts, "code 3: " + attempts + " attempts in " + windowMs + " ms (at most " + maxAttempts + ")");
-          } else {
-            assert.equal(attempts, 1, "code " + code + " must not retry: " + c.describe());
-            assert.equal(c.client.state, IDLE);
-          }
+          // Every refusal is retried (an unattended node keeps trying), after the longest delay.
+          assert.ok(attempts >= 1 && attempts <= 1 + Math.floor(windowMs / (maxMs / 2)), "code " + code + ": " + attempts + " attempts in " + windowMs + " ms");
+          assert.notEqual(c.client.state, IDLE);
         })(),
       );
     }
