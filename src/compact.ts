@@ -406,6 +406,8 @@ export class BoardClient implements LinkEvents {
     if (this.st_ === WAITING || this.st_ === IDLE) {
       this.st_ = WAITING;
       this.dl_ = 0;
+      // The tick arms a timer: stop the one WAITING has running, or two would tick from now on.
+      this.ended_(1);
       this.tick_();
     }
     return this;
