@@ -2,13 +2,15 @@
  * What both simulated runtimes share: a `vm` context with a runtime's globals, its timers (with
  * the runtime's own traps), a `require` that resolves the runtime's modules plus `mcu-mqtt`, and
  * the loading of `mcu-mqtt` itself: the bundle from dist/<runtime>/mcu-mqtt.js when it exists
- * (`npm run build:bundles`), else boards/<runtime>/index.ts compiled on the fly with esbuild.
- * The QoS 0-only client loads the same way, as `mcu-mqtt-qos0` (the name an Espruino IDE would
- * give the file) or `mcu-mqtt/qos0` (a Kaluma app's package path): dist/<runtime>/mcu-mqtt-qos0.js
- * or boards/<runtime>/qos0.ts.
+ * (`npm run build:bundles`), else boards/<runtime>/index.ts compiled on the fly with esbuild,
+ * with the build flags rollup.config.mjs gives that bundle. The QoS 0-only build loads the same
+ * way, as `mcu-mqtt-qos0` (the name an Espruino IDE would give the file) or `mcu-mqtt/qos0` (a
+ * Kaluma app's package path): dist/<runtime>/mcu-mqtt-qos0.js, or the same entry compiled with
+ * QOS12 false.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import * as vm from "node:vm";
@@ -53,12 +55,24 @@ export interface TimerPolicy {
 /** The full client or the QoS 0-only one. */
 export type Flavor = "full" | "qos0";
 
-const ENTRY: { [flavor: string]: string } = { full: "index.ts", qos0: "qos0.ts" };
 const BUNDLE: { [flavor: string]: string } = { full: "mcu-mqtt.js", qos0: "mcu-mqtt-qos0.js" };
 
 const compiled = new Map<string, string>();
 
-/** boards/<runtime>/<entry> as one CommonJS script, compiled once per process. */
+/**
+ * The flags rollup.config.mjs builds each bundle with: strings are bytes on Espruino; the QoS 0
+ * build leaves QoS 1/2 out.
+ */
+function buildFlags(runtime: RuntimeName, flavor: Flavor): string {
+  const flags = { DEBUG: false, QOS12: flavor === "full", BYTE_STRINGS: runtime === "espruino" };
+  return Object.keys(flags).map((name) => `export const ${name} = ${JSON.stringify((flags as any)[name])};\n`).join("");
+}
+
+/**
+ * boards/<runtime>/index.ts as one CommonJS script, compiled once per process. src/build-flags.ts
+ * is replaced with the bundle's constants, as the bundler does: esbuild's synchronous API takes no
+ * plugins, so the sources are compiled from a copy that has the bundle's flags.
+ */
 function compileSource(runtime: RuntimeName, flavor: Flavor): string {
   const key = runtime + "/" + flavor;
   const cached = compiled.get(key);
@@ -66,20 +80,28 @@ function compileSource(runtime: RuntimeName, flavor: Flavor): string {
   // esbuild is loaded only when the bundle is missing.
   const require = createRequire(join(ROOT, "package.json"));
   const esbuild = require("esbuild") as typeof import("esbuild");
-  const result = esbuild.buildSync({
-    entryPoints: [join(ROOT, "boards", runtime, ENTRY[flavor])],
-    bundle: true,
-    format: "cjs",
-    write: false,
-    platform: "neutral",
-    target: runtime === "kaluma" ? "es2019" : "es2015",
-    // The runtime's own modules stay `require` calls, resolved by the device.
-    external: ["net", "tls", "wifi", "Wifi", "EspruinoWiFi", "pico_cyw43", "adc"],
-    logLevel: "silent",
-  });
-  const code = result.outputFiles[0].text;
-  compiled.set(key, code);
-  return code;
+  const copy = mkdtempSync(join(tmpdir(), "mcu-mqtt-sim-"));
+  try {
+    cpSync(join(ROOT, "src"), join(copy, "src"), { recursive: true });
+    cpSync(join(ROOT, "boards", runtime), join(copy, "boards", runtime), { recursive: true });
+    writeFileSync(join(copy, "src", "build-flags.ts"), buildFlags(runtime, flavor));
+    const result = esbuild.buildSync({
+      entryPoints: [join(copy, "boards", runtime, "index.ts")],
+      bundle: true,
+      format: "cjs",
+      write: false,
+      platform: "neutral",
+      target: runtime === "kaluma" ? "es2019" : "es2015",
+      // The runtime's own modules stay `require` calls, resolved by the device.
+      external: ["net", "tls", "wifi", "Wifi", "EspruinoWiFi", "pico_cyw43", "adc"],
+      logLevel: "silent",
+    });
+    const code = result.outputFiles[0].text;
+    compiled.set(key, code);
+    return code;
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
 }
 
 /** The newest modification time of the .ts files under `dir`. */
@@ -112,7 +134,7 @@ export function mcuMqttSource(runtime: RuntimeName, source: ModuleSource, flavor
     return { code: readFileSync(bundle, "utf8"), from: bundle };
   }
   const why = stale ? " (esbuild; the bundle is older than the sources)" : " (esbuild)";
-  return { code: compileSource(runtime, flavor), from: join(ROOT, "boards", runtime, ENTRY[flavor]) + why };
+  return { code: compileSource(runtime, flavor), from: join(ROOT, "boards", runtime, "index.ts") + (flavor === "qos0" ? " (QoS 0 build)" : "") + why };
 }
 
 /** A simulated device: a vm context with a runtime's globals over a `SimNetwork`. */

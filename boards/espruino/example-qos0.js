@@ -47,8 +47,10 @@ function publishReading() {
   seq++;
   var t = readTemperature();
   var reading = JSON.stringify({ seq: seq, tempC: t.tempC, source: t.source, uptimeS: Math.floor(getTime() - startS), dropped: dropped });
-  // Without a callback, a dropped reading is reported as an error event (see below).
-  if (!client.publish(telemetryTopic, reading)) dropped++;
+  // The callback hears whether the reading was taken: while offline it is refused (not kept).
+  client.publish(telemetryTopic, reading, function (err) {
+    if (err) dropped++;
+  });
 }
 
 function startMqtt() {
@@ -57,13 +59,15 @@ function startMqtt() {
     port: settings.port,
     clientId: settings.clientId,
     keepalive: settings.keepaliveS,
-    will: { topic: statusTopic, payload: "offline", retain: true },
-    wifi: { ssid: settings.ssid, password: settings.password }
+    will: { topic: statusTopic, payload: "offline", retain: true }
   });
+  // After a loss the Wi-Fi station joins again by itself; the client reconnects (with backoff)
+  // once the network is back.
   client.on("connect", function () {
     console.log("connected to " + settings.host + ":" + settings.port);
     client.publish(statusTopic, "online", { retain: true });
   });
+  // Errors carry a numeric code ("mcu-mqtt -30": connection lost; see src/status.ts).
   client.on("error", function (err) {
     console.log("mqtt: " + err.message);
   });

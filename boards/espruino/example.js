@@ -59,10 +59,10 @@ function startMqtt() {
     port: settings.port,
     clientId: settings.clientId,
     keepalive: settings.keepaliveS,
-    will: { topic: statusTopic, payload: "offline", qos: 1, retain: true },
-    // Join again after the network was lost, and reconnect at once when it is back.
-    wifi: wifiSettings
+    will: { topic: statusTopic, payload: "offline", qos: 1, retain: true }
   });
+  // After a loss the Wi-Fi station joins again by itself; the client reconnects (with backoff)
+  // once the network is back.
   client.on("connect", function () {
     console.log("connected to " + settings.host + ":" + settings.port);
     client.publish(statusTopic, "online", { qos: 1, retain: true });
@@ -70,6 +70,7 @@ function startMqtt() {
   client.on("offline", function () {
     console.log("offline");
   });
+  // Errors carry a numeric code ("mcu-mqtt -30": connection lost; see src/status.ts).
   client.on("error", function (err) {
     console.log("mqtt: " + err.message);
   });

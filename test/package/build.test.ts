@@ -33,12 +33,20 @@ test("the board bundles are reachable through package.json exports and load as C
   execFileSync("npx", ["rollup", "-c", "--silent"], { cwd: root, stdio: "pipe" });
   // The package requiring itself by name goes through its own `exports`, as a bundler would.
   const requireHere = createRequire(join(root, "package.json"));
-  for (const [path, qos0] of [["mcu-mqtt/espruino", false], ["mcu-mqtt/espruino/qos0", true], ["mcu-mqtt/kaluma", false], ["mcu-mqtt/kaluma/qos0", true]] as const) {
+  const files: { [path: string]: string } = {
+    "mcu-mqtt/espruino": "dist/espruino/mcu-mqtt.js",
+    "mcu-mqtt/espruino/qos0": "dist/espruino/mcu-mqtt-qos0.js",
+    "mcu-mqtt/kaluma": "dist/kaluma/mcu-mqtt.js",
+    "mcu-mqtt/kaluma/qos0": "dist/kaluma/mcu-mqtt-qos0.js",
+  };
+  for (const path of Object.keys(files)) {
+    assert.equal(requireHere.resolve(path), join(root, files[path]), path);
     const mod = requireHere(path);
     assert.equal(typeof mod.connect, "function", path + " exports connect");
-    assert.equal(typeof mod.LiteClient, qos0 ? "function" : "undefined", path);
-    assert.equal(typeof mod.Client, qos0 ? "undefined" : "function", path);
-    // The codec's broker side is not in any board bundle.
+    assert.equal(typeof mod.joinWifi, "function", path + " exports joinWifi");
+    assert.equal(typeof mod[path.includes("espruino") ? "espruinoBoard" : "kalumaBoard"], "function", path + " exports its board");
+    // One compact client: neither the core's Client nor its codec is in any board bundle.
+    assert.equal(mod.Client, undefined, path);
     assert.equal(mod.encodePacket, undefined, path);
   }
 });
@@ -68,9 +76,11 @@ test("a Kaluma app's require('mcu-mqtt') resolves, through a bundler's browser c
     });
     const [full, qos0] = module.exports as Record<string, unknown>[];
     assert.equal(typeof full.kalumaBoard, "function", "the full Kaluma bundle");
-    assert.equal(typeof full.Client, "function");
+    assert.equal(typeof full.connect, "function");
     assert.equal(typeof qos0.kalumaBoard, "function", "the QoS 0 Kaluma bundle");
-    assert.equal(typeof qos0.LiteClient, "function");
+    assert.equal(typeof qos0.connect, "function");
+    // Two builds of the same client, two modules.
+    assert.notEqual(full.connect, qos0.connect);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
