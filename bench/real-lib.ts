@@ -164,71 +164,83 @@ export interface EspruinoScenario {
  */
 export function espruinoSketch(s: EspruinoScenario): string {
   const topic = "rt/" + s.clientId + "/a";
+  const other = JSON.stringify("rt/" + s.clientId + "/b/#");
+  // Every function and variable of the sketch exists before `MEM start`: the sketch is sent as
+  // text, so its functions' source sits in RAM; counted from there, the figures are the module's
+  // and the client's alone (plus the listeners it holds).
   const lines = [
     "var M = function () { return process.memory().usage; };",
-    "print('MEM start ' + M() + ' ' + process.memory().total);",
-    "var mqtt = require(" + JSON.stringify(s.name) + ");",
-    "print('MEM require ' + M());",
-    "var N = " + s.messages + ", MARKS = " + JSON.stringify(s.marks) + ", n = 0, t1 = 0, finished = false;",
+    "var mqtt, c, N = " + s.messages + ", MARKS = " + JSON.stringify(s.marks) + ", n = 0, t1 = 0, finished = false, started = false, kick, guard;",
     "var TOPIC = " + JSON.stringify(topic) + ";",
     "var fail = function (why) { if (finished) return; finished = true; print('RESULT fail ' + why); process.exit(1); };",
-    "var guard = setTimeout(function () { guard = undefined; fail('no progress, ' + n + ' messages'); }, 600000);",
   ];
+  let connect: string;
+  let listen: string;
   if (s.reference) {
+    connect = "c = mqtt.connect({ host: '127.0.0.1', port: " + s.port + ", client_id: " + JSON.stringify(s.clientId) + ", keep_alive: 60 });";
+    listen = "c.on('error', onError); c.on('message', onMessage); c.on('connected', start);";
     lines.push(
-      "var c = mqtt.connect({ host: '127.0.0.1', port: " + s.port + ", client_id: " + JSON.stringify(s.clientId) + ", keep_alive: 60 });",
       "var send = function () { c.publish(TOPIC, 'm' + n, 0); };",
       "var done = function () { finished = true; if (guard !== undefined) clearTimeout(guard); print('RESULT ok'); c.disconnect(); setTimeout(function () { process.exit(0); }, 200); };",
       // This module's CONNACK check reads past the packet (charCodeAt(3) of a 2-byte body) and
       // reports "Connection refused" on an accepted connection; the socket stays up and works, so
       // the sketch starts on that error as on 'connected'.
-      "var started = false, kick;",
       "var start = function () {",
       "  if (started) return; started = true;",
       "  c.subscribe(TOPIC, { qos: 0 });",
-      "  c.subscribe(" + JSON.stringify("rt/" + s.clientId + "/b/#") + ", { qos: 0 });",
+      "  c.subscribe(" + other + ", { qos: 0 });",
       "  print('MEM subscribed ' + M());",
       "  t1 = getTime();",
       // No SUBACK callback in that module: send the first message until it comes back.
       "  send(); kick = setInterval(function () { if (n === 0) send(); }, 500);",
       "};",
-      "c.on('error', function (e) { print('ERROR ' + e); start(); });",
-      "c.on('message', function (t, p) {",
+      "var onError = function (e) { print('ERROR ' + e); start(); };",
+      "var onMessage = function (t, p) {",
       "  if (p !== 'm' + n) return;",
       "  if (n === 0) { clearInterval(kick); kick = undefined; }",
       "  n++;",
       "  if (n === 1) print('FIRST ' + t + ' ' + p);",
       "  if (MARKS.indexOf(n) >= 0) print('MEM at-' + n + ' ' + M());",
       "  if (n === N) { print('TIME ' + (getTime() - t1)); done(); } else send();",
-      "});",
-      "c.on('connected', start);",
+      "};",
     );
   } else {
     const opts = "{ qos: " + s.qos + " }";
+    connect = "c = mqtt.connect({ host: '127.0.0.1', port: " + s.port + ", clientId: " + JSON.stringify(s.clientId) + ", keepalive: 60 });";
+    listen = "c.on('error', onError); c.on('message', onMessage); c.on('connect', onConnect);";
     lines.push(
-      "var c = mqtt.connect({ host: '127.0.0.1', port: " + s.port + ", clientId: " + JSON.stringify(s.clientId) + ", keepalive: 60 });",
-      "var send = function () { c.publish(TOPIC, 'm' + n, " + opts + ", function (err) { if (err) fail('publish: ' + (err.message || err)); }); };",
+      "var onPublished = function (err) { if (err) fail('publish: ' + (err.message || err)); };",
+      "var send = function () { c.publish(TOPIC, 'm' + n, " + opts + ", onPublished); };",
       "var done = function () { finished = true; if (guard !== undefined) clearTimeout(guard); c.end(function () { print('RESULT ok'); process.exit(0); }); };",
-      "c.on('error', function (e) { print('ERROR ' + (e && e.message ? e.message : e)); });",
-      "c.on('message', function (t, p) {",
+      "var onError = function (e) { print('ERROR ' + (e && e.message ? e.message : e)); };",
+      "var onMessage = function (t, p) {",
       "  n++;",
       "  if (n === 1) print('FIRST ' + t + ' ' + E.toString(p));",
       "  if (MARKS.indexOf(n) >= 0) print('MEM at-' + n + ' ' + M());",
       "  if (n === N) { print('TIME ' + (getTime() - t1)); done(); } else send();",
-      "});",
-      "c.on('connect', function () {",
-      "  c.subscribe(TOPIC, " + opts + ", function (err) {",
-      "    if (err) return fail('subscribe: ' + (err.message || err));",
-      "    c.subscribe(" + JSON.stringify("rt/" + s.clientId + "/b/#") + ", " + opts + ", function (err2) {",
-      "      if (err2) return fail('subscribe: ' + (err2.message || err2));",
-      "      print('MEM subscribed ' + M());",
-      "      t1 = getTime();",
-      "      if (N > 0) send(); else done();",
-      "    });",
-      "  });",
-      "});",
+      "};",
+      "var onSecond = function (err) {",
+      "  if (err) return fail('subscribe: ' + (err.message || err));",
+      "  print('MEM subscribed ' + M());",
+      "  t1 = getTime();",
+      "  if (N > 0) send(); else done();",
+      "};",
+      "var onFirst = function (err) {",
+      "  if (err) return fail('subscribe: ' + (err.message || err));",
+      "  c.subscribe(" + other + ", " + opts + ", onSecond);",
+      "};",
+      "var onConnect = function () { c.subscribe(TOPIC, " + opts + ", onFirst); };",
     );
   }
+  lines.push(
+    "var onStall = function () { guard = undefined; fail('no progress, ' + n + ' messages'); };",
+    "guard = setTimeout(onStall, 600000);",
+    "print('MEM start ' + M() + ' ' + process.memory().total);",
+    "mqtt = require(" + JSON.stringify(s.name) + ");",
+    "print('MEM require ' + M());",
+    connect,
+    listen,
+  );
   return lines.join("\n") + "\n";
 }
 
