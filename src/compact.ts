@@ -333,7 +333,7 @@ export class BoardClient implements LinkEvents {
       if (p.length <= SLICE) this.w_(first + p);
       else {
         // Not held with what a chunk's handling writes: the link must pace a long payload.
-        this.fl_();
+        this.w_();
         this.w_(first);
         this.sp_ = p;
         this.si_ = 0;
@@ -345,7 +345,7 @@ export class BoardClient implements LinkEvents {
       return false;
     }
     if (!QOS12) return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
-    const id = qos ? this.nid_() : 0;
+    const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
     const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
     const max = this.o_.outboxBytes as number;
     if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
@@ -386,7 +386,7 @@ export class BoardClient implements LinkEvents {
 
   unsubscribe(filters: string | string[], callback?: Callback): this {
     const fs = typeof filters === "string" ? [filters] : filters;
-    const id = this.nid_();
+    const id = (this.pid_ = (this.pid_ % 65535) + 1);
     let body = u16(id);
     for (let i = 0; i < fs.length; i++) {
       delete this.subs_[fs[i]];
@@ -397,7 +397,7 @@ export class BoardClient implements LinkEvents {
       return this;
     }
     if (callback) this.cb_[id] = callback;
-    this.ctl_(head(0xa2, body.length) + body);
+    this.w_(head(0xa2, body.length) + body, true);
     return this;
   }
 
@@ -426,14 +426,14 @@ export class BoardClient implements LinkEvents {
     if (callback) this.ec_ = callback;
     if (s === ENDING) return this;
     this.st_ = ENDING;
-    if (s === CONNECTED) this.ctl_("\xe0\x00");
+    if (s === CONNECTED) this.w_("\xe0\x00", true);
     const cbs = this.cb_;
     const pc = this.pc_;
     this.cb_ = {};
     this.pc_ = [];
     for (const k in cbs) cbs[k](boardError(ERR_ENDED));
     for (let i = 0; i < pc.length; i++) pc[i](boardError(ERR_ENDED));
-    this.fl_();
+    this.w_();
     if (s >= OPENING && s < DROPPING) this.bd_.close();
     else if (s !== DROPPING) this.ended_();
     return this;
@@ -506,7 +506,7 @@ export class BoardClient implements LinkEvents {
       if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
     }
     this.rs_ = p ? r.substr(p) : r;
-    this.fl_();
+    this.w_();
   }
 
   onDrain(): void {
@@ -562,7 +562,7 @@ export class BoardClient implements LinkEvents {
       if (this.pd_) {
         if (now >= this.pd_) this.drop_(ERR_PING_TIMEOUT);
       } else if (now - this.lw_ >= ka - TICK_MS) {
-        this.ctl_("\xc0\x00");
+        this.w_("\xc0\x00", true);
         this.pd_ = now + (o.pingTimeoutMs || Math.min(ka, 30000));
       }
     }
@@ -584,7 +584,7 @@ export class BoardClient implements LinkEvents {
 
   /** Closes the link for `code` (0: quietly); onClose moves on. */
   private drop_(code: number): void {
-    this.fl_();
+    this.w_();
     this.why_ = code;
     this.st_ = DROPPING;
     this.bd_.close();
@@ -602,7 +602,31 @@ export class BoardClient implements LinkEvents {
         this.bo_ = (re && re.maxMs) || 30000;
         return this.drop_(ERR_REFUSED);
       }
-      return this.up_(r.charCodeAt(b) & 1);
+      // Accepted.
+      const sp = r.charCodeAt(b) & 1;
+      this.st_ = CONNECTED;
+      this.connected = true;
+      this.ct_ = this.bd_.now();
+      this.emit_("connect", { sessionPresent: sp === 1 });
+      if (this.st_ !== CONNECTED) return;
+      const fs = Object.keys(this.subs_);
+      if (fs.length && (!sp || this.pc_.length)) {
+        this.sub_(fs, this.pc_);
+        this.pc_ = [];
+      }
+      if (QOS12) {
+        // Resend what was not acknowledged: PUBLISH with DUP, PUBREL again.
+        const oi = this.oi_;
+        const ob = this.ob_;
+        for (let i = 0; i < oi.length; i++) {
+          if (oi[i] >> 16 === SENT) {
+            oi[i] = (QUEUED << 16) | (oi[i] & 65535);
+            ob[i] = chr(ob[i].charCodeAt(0) | 8) + ob[i].substr(1);
+          } else if (oi[i] >> 16 === RELEASED) this.w_("\x62\x02" + u16(oi[i] & 65535), true);
+        }
+      }
+      this.pump_();
+      return;
     }
     if (this.st_ !== CONNECTED) return this.drop_(ERR_UNEXPECTED_PACKET);
     if (t === 3) {
@@ -614,7 +638,7 @@ export class BoardClient implements LinkEvents {
       if (QOS12 && qos === 2 && this.it_) {
         const it = this.it_;
         // Delivered already: acknowledge again.
-        if (it.indexOf(pid) >= 0) return this.ctl_("\x50\x02" + u16(pid));
+        if (it.indexOf(pid) >= 0) return this.w_("\x50\x02" + u16(pid), true);
         if (it.length >= (this.o_.incomingQos2Slots as number)) {
           // No slot: hold the message back unacknowledged (the broker keeps it) until PUBRELs
           // have freed the table, then come back for it on a new connection.
@@ -643,16 +667,16 @@ export class BoardClient implements LinkEvents {
         for (let i = 0; i < pl.length; i++) pl[i] = r.charCodeAt(p + i);
       }
       this.emit_("message", topic, pl, mi);
-      if (qos) this.ctl_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid));
+      if (qos) this.w_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid), true);
     } else if (QOS12 && t === 4) ack(this, id, SENT, 0);
     else if (QOS12 && t === 5) {
       ack(this, id, SENT, RELEASED);
-      this.ctl_("\x62\x02" + u16(id));
+      this.w_("\x62\x02" + u16(id), true);
     } else if (QOS12 && t === 6) {
       const it = this.it_;
       const i = it ? it.indexOf(id) : -1;
       if (i >= 0) (it as number[]).splice(i, 1);
-      this.ctl_("\x70\x02" + u16(id));
+      this.w_("\x70\x02" + u16(id), true);
       // The held-back messages come again only on a new connection: go back for them.
       if (this.wh_ && it && !it.length) {
         this.wh_ = false;
@@ -668,35 +692,9 @@ export class BoardClient implements LinkEvents {
     else this.drop_(ERR_UNEXPECTED_PACKET);
   }
 
-  /** CONNACK accepted. */
-  private up_(sessionPresent: number): void {
-    this.st_ = CONNECTED;
-    this.connected = true;
-    this.ct_ = this.bd_.now();
-    this.emit_("connect", { sessionPresent: sessionPresent === 1 });
-    if (this.st_ !== CONNECTED) return;
-    const fs = Object.keys(this.subs_);
-    if (fs.length && (!sessionPresent || this.pc_.length)) {
-      this.sub_(fs, this.pc_);
-      this.pc_ = [];
-    }
-    if (QOS12) {
-      // Resend what was not acknowledged: PUBLISH with DUP, PUBREL again.
-      const oi = this.oi_;
-      const ob = this.ob_;
-      for (let i = 0; i < oi.length; i++) {
-        if (oi[i] >> 16 === SENT) {
-          oi[i] = (QUEUED << 16) | (oi[i] & 65535);
-          ob[i] = chr(ob[i].charCodeAt(0) | 8) + ob[i].substr(1);
-        } else if (oi[i] >> 16 === RELEASED) this.ctl_("\x62\x02" + u16(oi[i] & 65535));
-      }
-    }
-    this.pump_();
-  }
-
   /** Sends SUBSCRIBE for `fs` (QoS from subs_); the callbacks get what was granted. */
   private sub_(fs: string[], cbs: Callback[]): void {
-    const id = this.nid_();
+    const id = (this.pid_ = (this.pid_ % 65535) + 1);
     let body = u16(id);
     for (let i = 0; i < fs.length; i++) body += lstr(fs[i]) + chr(this.subs_[fs[i]]);
     const self = this;
@@ -714,39 +712,27 @@ export class BoardClient implements LinkEvents {
       for (let i = 0; i < cbs.length; i++) cbs[i](err, granted);
       if (err && !cbs.length && err.code !== ERR_ENDED) self.emit_("error", err);
     };
-    this.ctl_(head(0x82, body.length) + body);
-  }
-
-  private nid_(): number {
-    return (this.pid_ = (this.pid_ % 65535) + 1);
+    this.w_(head(0x82, body.length) + body, true);
   }
 
   // ---- writing ----
 
-  private w_(s: string): void {
-    if (this.ck_ !== undefined) {
-      this.ck_ += s;
-      return;
-    }
+  /**
+   * Writes `s`; a control packet (`ctl`) waits while a payload streams. While a chunk is handled
+   * writes are held (ck_) and go out as one at the end, when `s` is undefined: an
+   * acknowledgement and what the message handler published in one write (as two, the second
+   * would wait on the first's TCP acknowledgement: Nagle's algorithm against the broker's
+   * delayed ACK, some 40 ms).
+   */
+  private w_(s?: string, ctl?: boolean): void {
+    if (s === undefined) {
+      s = this.ck_;
+      this.ck_ = undefined;
+      if (!s) return;
+    } else if (ctl && this.sp_) return void this.q_.push(s);
+    else if (this.ck_ !== undefined) return void (this.ck_ += s);
     this.lw_ = this.bd_.now();
     if (!this.bd_.write(s)) this.busy_ = true;
-  }
-
-  /**
-   * Writes what was held while a chunk was handled: an acknowledgement and what the message
-   * handler published go out as one write (as two, the second would wait on the first's TCP
-   * acknowledgement: Nagle's algorithm against the broker's delayed ACK, some 40 ms).
-   */
-  private fl_(): void {
-    const s = this.ck_;
-    this.ck_ = undefined;
-    if (s) this.w_(s);
-  }
-
-  /** A packet that is not bulk: written now, or after the payload being streamed. */
-  private ctl_(s: string): void {
-    if (this.sp_) this.q_.push(s);
-    else this.w_(s);
   }
 
   /** Streams the QoS 0 payload sp_ from si_; pauses when the link says wait. */

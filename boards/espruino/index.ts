@@ -12,7 +12,7 @@
  * - A refused connection throws from `connect` on some builds and arrives as 'error' on others;
  *   after a server close 'end' and 'close' come, no 'error'. Either way the client hears one
  *   onClose, never from inside the call that caused it.
- * - `clearTimeout(undefined)` clears every timer: handles are checked.
+ * - `clearTimeout(undefined)` clears every timer: the client clears only a handle it holds.
  */
 import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../../src/compact.ts";
 
@@ -47,9 +47,7 @@ export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
       return getTime() * 1000;
     },
     set: setTimeout,
-    clear: function (h: unknown) {
-      if (h !== undefined) clearTimeout(h);
-    },
+    clear: clearTimeout, // the client clears only handles it holds
     open: function (host, port, events) {
       ev = events;
       unsent = 0;
@@ -65,12 +63,11 @@ export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
           unsent = 0;
           if (sock === k) ev.onDrain();
         });
-        k.on("error", function (e: unknown) {
+        const end = function (e?: unknown) {
           fin(k, e);
-        });
-        k.on("close", function () {
-          fin(k);
-        });
+        };
+        k.on("error", end);
+        k.on("close", end);
       } catch (e) {
         fin(k, e);
       }

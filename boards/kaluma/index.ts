@@ -17,7 +17,7 @@
  *   WINDOW bytes the client is told to wait, and a timer says when to go on.
  * - On the Pico the driver's callbacks report success even on failure; its `errno` is right
  *   after a synchronous call, so it is checked after each write.
- * - `clearTimeout(undefined)` throws: handles are checked.
+ * - `clearTimeout(undefined)` throws: the client clears only a handle it holds.
  */
 import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../../src/compact.ts";
 
@@ -59,9 +59,7 @@ export function kalumaBoard(): Board {
   return {
     now: millis,
     set: setTimeout,
-    clear: function (h: unknown) {
-      if (h !== undefined) clearTimeout(h);
-    },
+    clear: clearTimeout, // the client clears only handles it holds
     open: function (host, port, events) {
       ev = events;
       sent = 0;
@@ -74,12 +72,11 @@ export function kalumaBoard(): Board {
           // One TCP segment (at most 1,460 bytes): as a binary string.
           if (sock === k) ev.onData(String.fromCharCode.apply(null, d as unknown as number[]));
         });
-        k.on("error", function (e: unknown) {
+        const end = function (e?: unknown) {
           fin(k, e);
-        });
-        k.on("close", function () {
-          fin(k);
-        });
+        };
+        k.on("error", end);
+        k.on("close", end);
       } catch (e) {
         fin(k, e);
       }
