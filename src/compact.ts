@@ -494,10 +494,17 @@ export class BoardClient implements LinkEvents {
       if (c & 128) break; // the length is not all here yet
       const end = j + rl;
       if (end - p > (this.o_.maxPacketBytes as number)) {
+        this.emit_("error", boardError(ERR_PACKET_TOO_LARGE));
+        if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
+        if (end <= r.length) {
+          // All here (one chunk held it and maybe more): step over it to the packets after it.
+          // Skipping to the end of the chunk lost those, and a negative skip cut the next chunk.
+          p = end;
+          continue;
+        }
         this.sk_ = end - r.length;
         r = "";
         p = 0;
-        this.emit_("error", boardError(ERR_PACKET_TOO_LARGE));
         break;
       }
       if (end > r.length) break;
@@ -667,7 +674,8 @@ export class BoardClient implements LinkEvents {
         for (let i = 0; i < pl.length; i++) pl[i] = r.charCodeAt(p + i);
       }
       this.emit_("message", topic, pl, mi);
-      if (qos) this.w_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid), true);
+      // Not when the handler ended the client: nothing may follow its DISCONNECT [MQTT-3.14.4-2].
+      if (qos && this.st_ === CONNECTED) this.w_(chr(qos === 1 ? 0x40 : 0x50, 2) + u16(pid), true);
     } else if (QOS12 && t === 4) ack(this, id, SENT, 0);
     else if (QOS12 && t === 5) {
       ack(this, id, SENT, RELEASED);

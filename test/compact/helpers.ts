@@ -190,10 +190,9 @@ export class TestBoard implements Board {
     this.finish(reason);
   }
 
-  /** The link has room again. */
+  /** The link has room again (`writable` stays as the test set it: false gives one write per drain). */
   drain(): void {
     this.settle();
-    this.writable = true;
     if (this.link === "open") (this.events as LinkEvents).onDrain();
   }
 
