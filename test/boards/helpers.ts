@@ -1,6 +1,7 @@
 /** What the board tests share: a device of either simulated runtime, and waiting. */
 import { createEspruinoSim, type EspruinoSim, type EspruinoSimOptions } from "../../sim/espruino.ts";
 import { createKalumaSim, type KalumaSim, type KalumaSimOptions } from "../../sim/kaluma.ts";
+import { ERR_CONNECT_TIMEOUT, ERR_CONNECTION_LOST, ERR_EARLY_CLOSE, ERR_PING_TIMEOUT } from "../../src/status.ts";
 
 export type Runtime = "kaluma" | "espruino";
 export type Device = KalumaSim | EspruinoSim;
@@ -29,3 +30,11 @@ export async function until(check: () => boolean, what: string, timeoutMs = 1000
 export function deviceErrors(device: Device): string[] {
   return device.errors.map((e) => (e instanceof Error || (e && (e as Error).stack) ? String((e as Error).stack) : String(e)));
 }
+
+/** A `message` payload as text: a String of bytes on Espruino, a Uint8Array on Kaluma. */
+export function payloadText(payload: string | Uint8Array): string {
+  return (typeof payload === "string" ? Buffer.from(payload, "latin1") : Buffer.from(payload)).toString("utf8");
+}
+
+/** Error codes the board client reports when a link fails, which faults are expected to cause. */
+export const LINK_FAILURES = [ERR_CONNECT_TIMEOUT, ERR_PING_TIMEOUT, ERR_CONNECTION_LOST, ERR_EARLY_CLOSE];

@@ -64,13 +64,6 @@ describe("core bundle, ES5 build", () => {
   });
 });
 
-describe("core bundle, ES5 build, QoS 0-only client", () => {
-  test("runs the QoS 0 scenario in duktape", (t) => {
-    if (!needDuktape(t)) return;
-    check(runInDuktape(bundleText("dist/core/mcu-mqtt-core.es5.js"), null, "qos0"), QOS0_STEPS);
-  });
-});
-
 describe("core bundle, ES2019 build", () => {
   const es2019 = bundleText("dist/core/mcu-mqtt-core.es2019.js");
   test("parses as ES2019 (no ?. or ??=, which JerryScript 2.4 rejects)", () => parseAs(es2019, 2019));

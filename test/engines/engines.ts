@@ -65,11 +65,21 @@ export function duktapeAvailable(): boolean {
     spawnSync("which", ["duk"]).status === 0;
 }
 
+/**
+ * duktape 2.x has typed arrays without their ES2015 methods. Every runtime the bundles are for has
+ * `fill` (Espruino, JerryScript, Node), and the core client uses it: duktape gets it here.
+ */
+const DUKTAPE_FILL =
+  "if (!Uint8Array.prototype.fill) Uint8Array.prototype.fill = function (v, s, e) {" +
+  " var n = this.length; s = s === undefined ? 0 : s < 0 ? Math.max(n + s, 0) : Math.min(s, n);" +
+  " e = e === undefined ? n : e < 0 ? Math.max(n + e, 0) : Math.min(e, n);" +
+  " for (var i = s; i < e; i++) this[i] = v; return this; };\n";
+
 /** Runs the harness on `bundle` in duktape (the `duk` command). */
 export function runInDuktape(bundle: string, board: Board = null, flavor: Flavor = "full"): HarnessReport {
   const dir = mkdtempSync(join(tmpdir(), "mcu-mqtt-duk-"));
   const file = join(dir, "run.js");
-  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + program(bundle, board, flavor));
+  writeFileSync(file, "function report(s) { print('REPORT ' + s); }\n" + DUKTAPE_FILL + program(bundle, board, flavor));
   const res = spawnSync("duk", [file], { encoding: "utf8", timeout: 60000 });
   const line = (res.stdout || "").split("\n").find((l) => l.startsWith("REPORT "));
   if (!line) throw new Error("duktape gave no report (exit " + res.status + "):\n" + res.stdout + res.stderr);
