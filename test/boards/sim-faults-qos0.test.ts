@@ -4,10 +4,10 @@
  *
  * QoS 0 promises at most once, so the checks are what it does promise: no message arrives twice
  * or garbled; a publish the client took (its callback heard no error) reaches the broker while
- * the link holds (for faults
- * that leave the connection up, every accepted message both ways arrives); after a fault that
- * breaks the link the client reconnects, subscribes again, and messages flow both ways; the
- * device throws nothing and writes only what its runtime accepts.
+ * the link holds (for faults that leave the connection up, every accepted message both ways
+ * arrives); after a fault that breaks the link the client reconnects, subscribes again, and
+ * messages flow both ways (the test waits for 'drain' as an application should); the device
+ * throws nothing and writes only what its runtime accepts.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -52,8 +52,8 @@ function payload(seq: number, dir: string): string {
   return head + "x".repeat((seq % 5 === 0 ? 1500 : 100) - head.length);
 }
 
-function seqOf(payload: string | Uint8Array, dir: string): number {
-  const text = payloadText(payload);
+function seqOf(data: string | Uint8Array, dir: string): number {
+  const text = payloadText(data);
   const head = JSON.parse(text.split(" ")[0]);
   assert.equal(head.dir, dir);
   assert.equal(text, payload(head.seq, dir), "the payload arrived whole");
@@ -69,6 +69,7 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
   const mq: any = device.require(runtime === "espruino" ? "mcu-mqtt-qos0" : "mcu-mqtt/qos0");
   const received: number[] = [];
   const accepted = new Set<number>();
+  const refused: string[] = [];
   const unexpected: string[] = [];
   const client = mq.connect({
     host: "127.0.0.1",
@@ -90,14 +91,47 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     if (topic === inTopic) received.push(seqOf(data, "in"));
   });
   let seq = 0;
-  const publishOut = () => {
+  let drains = 0;
+  let onDrain: (() => void) | null = null;
+  client.on("drain", () => {
+    drains++;
+    if (onDrain) onDrain();
+  });
+  /** Resolves at the first 'drain' after the `seen`th. */
+  const drained = (seen: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (drains > seen) return resolve();
+      const t = setTimeout(() => reject(new Error("no 'drain' within 10 s (refused: " + refused.join(", ") + ")")), 10000);
+      onDrain = () => {
+        onDrain = null;
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  /**
+   * One message out. false from publish means "taken, wait for drain" or refused: the callback
+   * tells which. With `paced`, the caller honours the backpressure as an application should:
+   * after false it waits for 'drain', and a message refused because the link was busy (ERR_BUSY)
+   * is published again after it.
+   */
+  const publishOut = async (paced = false) => {
     seq++;
     const n = seq;
-    // false from publish may mean "taken, wait for drain": the callback tells taken from refused.
-    client.publish(outTopic, payload(n, "out"), (err: (Error & { code: number }) | null) => {
-      if (!err) accepted.add(n);
-      else if (expected.indexOf(err.code) < 0) unexpected.push("publish " + n + ": " + err.message);
-    });
+    for (;;) {
+      const seen = drains;
+      let code = 0;
+      const taken = client.publish(outTopic, payload(n, "out"), (err: (Error & { code: number }) | null) => {
+        if (!err) accepted.add(n);
+        else {
+          code = err.code;
+          refused.push(n + ": " + err.code);
+          if (expected.indexOf(err.code) < 0) unexpected.push("publish " + n + ": " + err.message);
+        }
+      });
+      if (!paced || taken) return;
+      await drained(seen);
+      if (code !== ERR_BUSY) return;
+    }
   };
   let sentIn = 0;
   const publishIn = async () => {
@@ -111,7 +145,7 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     await until(() => broker.subscribed(clientId, inTopic), "the subscription", 5000);
     for (let i = 0; i < OUT; i++) {
       if (fault.strike && i === 8) await fault.strike(device, broker);
-      publishOut();
+      await publishOut();
       if (i < IN) await publishIn();
       await sleep(25);
     }
@@ -132,7 +166,7 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     const tailFrom = seq + 1;
     const inFrom = sentIn + 1;
     for (let i = 0; i < TAIL; i++) {
-      publishOut();
+      await publishOut(true);
       await publishIn();
       await sleep(25);
     }
@@ -143,7 +177,7 @@ async function scenario(runtime: Runtime, fault: Fault, seed: number): Promise<v
     ).catch((e) => {
       throw new Error(
         e.message + ": broker has " + outSeqs().filter((s) => s >= tailFrom).length + "/" + TAIL + " (accepted " +
-          [...accepted].filter((s) => s >= tailFrom).length + "), device has " + received.filter((s) => s >= inFrom).length + "/" + TAIL +
+          [...accepted].filter((s) => s >= tailFrom).length + "; refused, with codes: " + refused.join(", ") + "), device has " + received.filter((s) => s >= inFrom).length + "/" + TAIL +
           " (broker sent " + (sentIn - inFrom + 1) + "), connected " + client.connected + ", subscribed " + broker.subscribed(clientId, inTopic) +
           ", connects " + broker.connects.filter((c) => c === clientId).length + "\ndevice: " + deviceErrors(device).join("\n") + "\nlog: " + device.logs.slice(-10).join("\n"),
       );
