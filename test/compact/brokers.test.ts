@@ -71,6 +71,9 @@ async function connectedClient(port: number, options?: BoardOptions): Promise<Li
   return l;
 }
 
+/** A bound on every test: a lost acknowledgement would otherwise wait forever. */
+const BOUND = { timeout: 30000 };
+
 function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t: TestContext) => boolean) {
   describe("compact client against " + name, () => {
     let broker: RunningBroker | null = null;
@@ -88,7 +91,7 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
       if (broker) await broker.close();
     });
 
-    test("QoS 0, 1 and 2 round trips", async (t) => {
+    test("QoS 0, 1 and 2 round trips", BOUND, async (t) => {
       if (!(await ready(t))) return;
       const a = await connectedClient(port);
       const top = "rt/" + seq;
@@ -103,7 +106,7 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
       await ended(a.client);
     });
 
-    test("the will fires when the link is cut", async (t) => {
+    test("the will fires when the link is cut", BOUND, async (t) => {
       if (!(await ready(t))) return;
       const wt = "will/" + seq;
       const watcher = await connectedClient(port);
@@ -117,7 +120,7 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
       await ended(watcher.client);
     });
 
-    test("retained messages reach a later subscriber with retain set", async (t) => {
+    test("retained messages reach a later subscriber with retain set", BOUND, async (t) => {
       if (!(await ready(t))) return;
       const rt = "ret/" + seq;
       const a = await connectedClient(port);
@@ -131,7 +134,7 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
       await ended(b.client);
     });
 
-    test("a 16 KB QoS 0 payload: streamed out with defaults, taken by a client whose maxPacketBytes allows it", async (t) => {
+    test("a 16 KB QoS 0 payload: streamed out with defaults, taken by a client whose maxPacketBytes allows it", BOUND, async (t) => {
       if (!(await ready(t))) return;
       const a = await connectedClient(port);
       // Espruino's default maxPacketBytes (2048) cannot take it: that client skips it and says so.
@@ -152,7 +155,7 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
       await ended(big.client);
     });
 
-    test("200 QoS 1 messages in a burst, publishing on at drain: all delivered once, in order", async (t) => {
+    test("200 QoS 1 messages in a burst, publishing on at drain: all delivered once, in order", BOUND, async (t) => {
       if (!(await ready(t))) return;
       const a = await connectedClient(port);
       const top = "burst/" + seq;
