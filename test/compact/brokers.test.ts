@@ -3,7 +3,7 @@
  * 127.0.0.1: aedes in this process and the system's mosquitto. Default options, except where a
  * test is about one; the board sizes are Espruino's (the smallest).
  */
-import { after, before, describe, test, type TestContext } from "node:test";
+import { after, describe, test, type TestContext } from "node:test";
 import assert from "node:assert/strict";
 import { BoardClient, type BoardError, type BoardOptions } from "../../src/compact.ts";
 import { HOST, needMosquitto, startAedes, startMosquitto, waitFor, type RunningBroker } from "../helpers/brokers.ts";
@@ -186,7 +186,3 @@ function suite(name: string, startBroker: () => Promise<RunningBroker>, skip: (t
 
 suite("aedes", () => startAedes(), () => true);
 suite("mosquitto", () => startMosquitto(), (t) => needMosquitto(t));
-
-before(() => {
-  seq = 0;
-});

@@ -7,9 +7,9 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { IDLE, type BoardError } from "../../src/compact.ts";
 import { ERR_DROPPED, ERR_EARLY_CLOSE, ERR_OUTBOX_FULL, ERR_PACKET_TOO_LARGE } from "../../src/status.ts";
-import { PINGRESP, PUBACK, PUBCOMP, PUBLISH, PUBREC, PUBREL, type AckPacket, type Packet, type PublishPacket } from "../../src/packet/index.ts";
+import { PINGRESP, PUBACK, PUBLISH, PUBREC, PUBREL, type AckPacket, type Packet, type PublishPacket } from "../../src/packet/index.ts";
 import { puback, pubcomp, publish, pubrec, pubrel } from "../helpers/wire.ts";
-import { connected, fromBin, handshake, rig, stateOf, utf8 } from "./helpers.ts";
+import { connected, handshake, rig, stateOf, utf8 } from "./helpers.ts";
 
 function types(ps: Packet[]): number[] {
   return ps.map((p) => p.type);
@@ -361,7 +361,6 @@ describe("compact client: receiving", () => {
     b.push([publish("ask", "?", 2, 4), publish("other", "-", 1, 5)]);
     assert.equal(b.writes.length - n, 1);
     assert.deepEqual(types(b.take()), [PUBLISH, PUBLISH, PUBREC, PUBACK]);
-    assert.ok(fromBin(b.writes[b.writes.length - 1]).length > 0);
   });
 
   test("a handler that ends the client: the DISCONNECT still goes out, nothing after it", () => {
@@ -396,6 +395,5 @@ describe("compact client: receiving", () => {
     assert.ok(done.every((e) => e === null));
     assert.ok(r.rec.codes().every((c) => c === ERR_EARLY_CLOSE));
     assert.deepEqual(types(b.take()), []);
-    assert.ok([PUBCOMP, PUBREL].length === 2);
   });
 });
