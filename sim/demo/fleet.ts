@@ -81,8 +81,6 @@ const dashboard: Client = connect({
   clean: false, // a persistent session: readings published while it reconnects wait for it
   keepalive: KEEPALIVE_S,
   reconnect: { minMs: 200, maxMs: 2000 },
-  outboxSlots: 8,
-  incomingQos2Slots: 8,
 });
 let dashboardErrors = 0;
 dashboard.on("error", () => dashboardErrors++);
@@ -426,8 +424,9 @@ const taken = takenNow();
 // Settling: until every node is online and every reading counted has arrived or was reported
 // dropped. A loaded machine needs longer (a reconnect backoff grows to 30 s; each of 1,000 nodes
 // reconnecting after the broker restart competes for one event loop), so the wait ends only when
-// nothing has improved for NO_PROGRESS_MS, or at SETTLE_LIMIT_MS in all.
-const NO_PROGRESS_MS = 60000;
+// nothing has improved for NO_PROGRESS_MS (a node can sit out a 30 s backoff after a connect
+// timeout more than once), or at SETTLE_LIMIT_MS in all.
+const NO_PROGRESS_MS = 90000;
 const SETTLE_LIMIT_MS = 300000;
 const settleStartMs = performance.now();
 function outstanding(): number {
