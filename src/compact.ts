@@ -65,6 +65,7 @@ export interface Board {
   write(data: string): boolean;
   /** onClose follows. */
   close(): void;
+  /** A number in [0, 1); called unbound. Math.random when absent. */
   random?(): number;
 }
 
@@ -468,6 +469,8 @@ export class BoardClient implements LinkEvents {
   onData(data: string): void {
     const s = this.st_;
     if (s !== CONNECTING && s !== CONNECTED) return;
+    // Writes held by a chunk whose listener threw go out now.
+    this.w_();
     this.ck_ = "";
     if (this.sk_) {
       // The rest of a packet too large to take.
@@ -508,6 +511,8 @@ export class BoardClient implements LinkEvents {
         break;
       }
       if (end > r.length) break;
+      // Taken before it is handled: a listener that throws does not have it handled twice.
+      this.rs_ = r.substr(end);
       this.pk_(r, r.charCodeAt(p), j, end);
       p = end;
       if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
@@ -538,6 +543,18 @@ export class BoardClient implements LinkEvents {
     this.bo_ = Math.min(this.bo_ * 2, (r && r.maxMs) || 30000);
     this.busy_ = false;
     this.sp_ = null;
+    // A SUBSCRIBE or UNSUBSCRIBE without its answer will not get one: its callback hears the
+    // loss (the subscription itself is made again at the next connection). Publishes keep theirs.
+    const cbs = this.cb_;
+    for (const k in cbs) {
+      let kept = false;
+      for (let i = 0; QOS12 && i < this.oi_.length; i++) if ((this.oi_[i] & 65535) === +k) kept = true;
+      if (!kept) {
+        const f = cbs[k];
+        delete cbs[k];
+        f(boardError(ERR_CONNECTION_LOST));
+      }
+    }
     if (code) {
       const e = boardError(code, this.rc_);
       if (reason) e.reason = reason;

@@ -555,6 +555,20 @@ describe("compact client: backoff", () => {
 });
 
 describe("compact client: subscriptions", () => {
+  test("a SUBSCRIBE whose SUBACK was lost with the link: its callback hears the loss, a QoS 1 publish keeps its own", () => {
+    const r = connected();
+    const b = r.board;
+    let subErr: unknown = "not called";
+    let pubErr: unknown = "not called";
+    r.client.subscribe("a/+", { qos: 1 }, (err) => (subErr = err));
+    r.client.publish("p", "1", { qos: 1 }, (err) => (pubErr = err));
+    b.take();
+    b.cut();
+    b.settle();
+    assert.equal((subErr as { code: number }).code, ERR_CONNECTION_LOST);
+    assert.equal(pubErr, "not called", "the publish waits for its resend");
+  });
+
   test("callbacks hear what was granted as [{topic, qos}]", () => {
     const r = connected();
     const b = r.board;

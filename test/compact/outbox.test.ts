@@ -363,6 +363,26 @@ describe("compact client: receiving", () => {
     assert.deepEqual(types(b.take()), [PUBLISH, PUBLISH, PUBREC, PUBACK]);
   });
 
+  test("a listener that throws: the packet is not handled twice and held writes still go out", () => {
+    const r = connected();
+    const b = r.board;
+    let calls = 0;
+    r.client.on("message", (topic: string) => {
+      calls++;
+      if (topic === "boom") throw new Error("listener bug");
+    });
+    b.take();
+    assert.throws(() => b.push(publish("boom", "1", 1, 7)), /listener bug/);
+    // The next chunk: the message that threw is not delivered again, the next one is acknowledged.
+    b.push(publish("fine", "2", 1, 8));
+    assert.equal(calls, 2);
+    const ps = b.take();
+    assert.deepEqual(
+      ps.filter((p) => p.type === PUBACK).map((p) => (p as AckPacket).packetId),
+      [8],
+    );
+  });
+
   test("a handler that ends the client: the DISCONNECT still goes out, nothing after it", () => {
     const r = connected({ reconnect: false });
     const b = r.board;
