@@ -167,6 +167,15 @@ export class TestBoard implements Board {
     this.nowMs = end;
   }
 
+  /**
+   * The program does not run for `ms` (a blocked event loop): the clock jumps, then the timers
+   * that came due meanwhile fire, late, at the new time.
+   */
+  stall(ms: number): void {
+    this.nowMs += ms;
+    this.advance(0);
+  }
+
   /** Advances second by second until `cond` holds; fails after `maxMs`. */
   advanceUntil(cond: () => boolean, maxMs: number, what: string): void {
     for (let waited = 0; !cond(); waited += 100) {

@@ -422,6 +422,24 @@ describe("compact client: keepalive and deadlines", () => {
     assert.equal(c.will?.retain, true);
   });
 
+  test("a blocked event loop does not count against the broker: a late tick moves the CONNACK and PINGRESP deadlines", () => {
+    const r = rig({ connectTimeoutMs: 5000, keepalive: 10 });
+    const b = r.board;
+    b.advance(0);
+    b.accept();
+    b.advance(2000);
+    b.stall(20000); // the CONNACK waits behind the late tick
+    assert.equal(stateOf(r.client), CONNECTING, "no connect timeout for time the program did not run");
+    b.push(connack(0));
+    assert.equal(stateOf(r.client), CONNECTED);
+    b.take();
+    b.advanceUntil(() => b.take().some((p) => p.type === PINGREQ), 20000, "a PINGREQ");
+    b.stall(60000);
+    assert.equal(stateOf(r.client), CONNECTED, "no ping timeout for time the program did not run");
+    b.advance(10000);
+    assert.deepEqual(r.rec.codes(), [ERR_PING_TIMEOUT], "a PINGRESP that does not come is still found");
+  });
+
   test("connect timeout: measured from the open, CONNACK too late is an error and a new attempt", () => {
     const r = rig({ connectTimeoutMs: 5000 });
     const b = r.board;
