@@ -12,6 +12,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { transformSync } from "esbuild";
 import { join, resolve } from "node:path";
 
 export const ROOT = resolve(new URL("..", import.meta.url).pathname);
@@ -241,7 +242,8 @@ export function espruinoSketch(s: EspruinoScenario): string {
     connect,
     listen,
   );
-  return lines.join("\n") + "\n";
+  // Minified as the Espruino tools can send a sketch, so that its own text weighs little.
+  return transformSync(lines.join("\n") + "\n", { minify: true, target: "es5", logLevel: "silent" }).code;
 }
 
 export interface EspruinoOutcome {
