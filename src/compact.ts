@@ -347,7 +347,10 @@ export class BoardClient implements LinkEvents {
       this.wd_ = true;
       return false;
     }
-    if (!QOS12) return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
+    if (!QOS12) {
+      this.wd_ = true; // drain follows when the link has room again
+      return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
+    }
     const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
     const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
     const max = this.o_.outboxBytes as number;
@@ -639,20 +642,19 @@ export class BoardClient implements LinkEvents {
         this.bo_ = (re && re.maxMs) || 30000;
         return this.drop_(ERR_REFUSED);
       }
-      // Accepted.
+      // Accepted. What the last connection left is resent and the subscriptions made again
+      // before the connect listeners run: what they publish or subscribe is new, sent once.
       const sp = r.charCodeAt(b) & 1;
       this.st_ = CONNECTED;
       this.connected = true;
       this.ct_ = this.bd_.now();
-      this.emit_("connect", { sessionPresent: sp === 1 });
-      if (this.st_ !== CONNECTED) return;
       const fs = Object.keys(this.subs_);
       if (fs.length && (!sp || this.pc_.length)) {
         this.sub_(fs, this.pc_);
         this.pc_ = [];
       }
       if (QOS12) {
-        // Resend what was not acknowledged: PUBLISH with DUP, PUBREL again.
+        // PUBLISH with DUP, PUBREL again.
         const oi = this.oi_;
         const ob = this.ob_;
         for (let i = 0; i < oi.length; i++) {
@@ -663,6 +665,7 @@ export class BoardClient implements LinkEvents {
         }
       }
       this.pump_();
+      this.emit_("connect", { sessionPresent: sp === 1 });
       return;
     }
     if (this.st_ !== CONNECTED) return this.drop_(ERR_UNEXPECTED_PACKET);

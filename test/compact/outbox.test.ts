@@ -58,6 +58,24 @@ describe("compact client: QoS 1 and 2 out", () => {
     assert.equal(r.client.ol_, 0);
   });
 
+  test("published before CONNACK, then more from the connect listener: each message and subscription goes out once", () => {
+    const r = rig();
+    const b = r.board;
+    r.client.subscribe("cmd/#", { qos: 1 });
+    r.client.publish("early", "1", { qos: 1 });
+    r.client.on("connect", () => {
+      r.client.publish("status", "online", { qos: 1 });
+      r.client.subscribe("more/#");
+    });
+    handshake(r);
+    const ps = b.take();
+    assert.deepEqual(
+      pubs(ps).map((p) => p.topic + (p.dup ? " dup" : "")),
+      ["early", "status"],
+    );
+    assert.equal(ps.filter((p) => p.type === 8).length, 2, "one SUBSCRIBE for the kept filter, one for the new one");
+  });
+
   test("after a reconnect: PUBLISH again with DUP and the same id, PUBREL again", () => {
     const r = connected();
     const b = r.board;
