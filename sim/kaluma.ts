@@ -357,7 +357,10 @@ export class KalumaSocketBase extends SimEmitter implements LinkSink {
   destroy(): void {
     if (this.destroyed) return;
     const freed = this.sim.freeFd(this.fd);
-    if (this.link) this.link.destroy();
+    // The driver's close is lwIP's tcp_close: what was written goes out, then the FIN (Kaluma's
+    // own sources, and the bridge to the real runtime, do the same).
+    this.flush();
+    if (this.link) this.link.close();
     if (!freed && this.sim.options.driver === "linux") {
       this.sim.netdev.errno = -1;
       this.emit("error", new SystemError(1, "EPERM"));

@@ -760,7 +760,8 @@ export class BoardClient implements LinkEvents {
 
   /**
    * Writes `s`; a control packet (`ctl`) waits while a payload streams. While a chunk is handled
-   * writes are held (ck_) and go out as one at the end, when `s` is undefined: an
+   * writes are held (ck_, up to SLICE bytes) and go out as one at the end, when `s` is
+   * undefined: an
    * acknowledgement and what the message handler published in one write (as two, the second
    * would wait on the first's TCP acknowledgement: Nagle's algorithm against the broker's
    * delayed ACK, some 40 ms).
@@ -771,7 +772,12 @@ export class BoardClient implements LinkEvents {
       this.ck_ = undefined;
       if (!s) return;
     } else if (ctl && this.sp_) return void this.q_.push(s);
-    else if (this.ck_ !== undefined) return void (this.ck_ += s);
+    else if (this.ck_ !== undefined) {
+      // Held up to a slice: more goes out now, so the link's backpressure still counts.
+      if ((this.ck_ += s).length < SLICE) return;
+      s = this.ck_;
+      this.ck_ = "";
+    }
     this.lw_ = this.bd_.now();
     if (!this.bd_.write(s)) this.busy_ = true;
   }

@@ -47,12 +47,34 @@ export function kalumaBoard(): Board {
   let ev: LinkEvents;
   let sent = 0;
   let pace: unknown;
+  // Bytes per WINDOW_MS: halved by a write lwIP refused (a link slower than the pacing),
+  // widened by a slice again after every 64 KB that went out without one.
+  let win = WINDOW;
+  let good = 0;
+  // Kaluma's stream hands a write to the driver from a timer, after the call: its errno is
+  // read before the next write and when the pacing timer fires, and only after a write.
+  let unchecked = false;
+  const failed = function (k: any): boolean {
+    const dev = global.__netdev;
+    const bad = unchecked && dev && dev.errno < 0;
+    unchecked = false;
+    if (bad) {
+      win = Math.max(SLICE, win >> 1);
+      good = 0;
+      fin(k, new Error("mcu-mqtt: write failed, errno " + dev.errno));
+    }
+    return bad;
+  };
   // `k` is the socket of one open: its close is reported once, and never from inside a call.
-  const fin = function (k: any, why?: unknown) {
+  // Destroying a socket frees its slot (there are 16; `end()` sends nothing on Kaluma). A failed
+  // one goes at once; one the client closes a turn later, after what was written just before
+  // (a DISCONNECT) has gone.
+  const fin = function (k: any, why?: unknown, later?: boolean) {
     if (sock !== k) return;
     sock = null;
-    if (k.destroy) k.destroy(); // frees one of the 16 socket slots
+    if (!later && k.destroy) k.destroy();
     setTimeout(function () {
+      if (later && k.destroy) k.destroy();
       ev.onClose(why);
     }, 0);
   };
@@ -63,11 +85,12 @@ export function kalumaBoard(): Board {
     open: function (host, port, events) {
       ev = events;
       sent = 0;
+      unchecked = false;
       let k: any = (sock = {});
       try {
-        k = sock = require("net").createConnection({ host: host, port: port }, function () {
-          if (sock === k) ev.onOpen();
-        });
+        // The socket first, then connect: a connect that throws (DNS, Wi-Fi down) may hold a
+        // slot already, and only a socket in hand can be destroyed.
+        k = sock = new (require("net").Socket)();
         k.on("data", function (d: Uint8Array) {
           // One TCP segment (at most 1,460 bytes): as a binary string.
           if (sock === k) ev.onData(String.fromCharCode.apply(null, d as unknown as number[]));
@@ -77,32 +100,33 @@ export function kalumaBoard(): Board {
         };
         k.on("error", end);
         k.on("close", end);
+        k.connect({ host: host, port: port }, function () {
+          if (sock === k) ev.onOpen();
+        });
       } catch (e) {
         fin(k, e);
       }
     },
     write: function (s) {
       const k = sock;
-      if (!k) return true;
-      const dev = global.__netdev;
-      for (let i = 0; i < s.length; i += SLICE) {
-        k.write(s.substr(i, SLICE));
-        if (dev && dev.errno < 0) {
-          fin(k, new Error("mcu-mqtt: write failed, errno " + dev.errno));
-          return true;
-        }
+      if (!k || failed(k)) return true;
+      for (let i = 0; i < s.length; i += SLICE) k.write(s.substr(i, SLICE));
+      unchecked = true;
+      if ((good += s.length) >= 65536 && win < WINDOW) {
+        win += SLICE;
+        good = 0;
       }
-      if ((sent += s.length) < WINDOW) return true;
+      if ((sent += s.length) < win) return true;
       if (pace === undefined)
         pace = setTimeout(function () {
           pace = undefined;
           sent = 0;
-          if (sock === k) ev.onDrain();
-        }, WINDOW_MS);
+          if (sock === k && !failed(k)) ev.onDrain();
+        }, (WINDOW_MS * sent) / win); // win bytes per WINDOW_MS, whatever size the writes were
       return false;
     },
     close: function () {
-      if (sock) fin(sock);
+      if (sock) fin(sock, undefined, true);
     },
   };
 }

@@ -49,9 +49,10 @@ const faults: Fault[] = [
   // connection is lost, the outbox resends after the reconnection; Espruino waits for 'drain'.
   { name: "a link far slower than the pacing (5 KB/s)", plan: { txBytesPerTick: 50, txTickMs: 10 } },
   {
+    // keepalive 1 s: the PINGRESP is due 1 s after the PINGREQ, whenever in the stall it went.
     name: "a stall shorter than the ping deadline",
     at: 8,
-    strike: (device) => device.network.stall(1200),
+    strike: (device) => device.network.stall(600),
     connects: (n) => n === 1,
   },
   {

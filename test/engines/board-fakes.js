@@ -4,7 +4,8 @@
 //   Espruino: require("net").connect(options, cb); 'data' as binary strings of at most 536 bytes;
 //     write() takes strings only (anything else is sent as its toString(), like the real one);
 //     'drain'; 'end' then 'close'; E.toString; getTime() in seconds; setTimeout/clearTimeout.
-//   Kaluma: require("net").createConnection(options, cb); 'data' as Uint8Array; no 'drain';
+//   Kaluma: require("net").createConnection(options, cb) or new Socket() then connect(options, cb);
+//   'data' as Uint8Array; no 'drain';
 //     'close' only; millis(); setTimeout/clearTimeout; global.__netdev.errno.
 var global = this;
 var boardLinks = 0;
@@ -75,7 +76,12 @@ function fakeSocket(kind, onConnect) {
   socket.end = hangUp;
   socket.destroy = hangUp;
   socket.close = hangUp;
-  tasks.push(function () { if (open) onConnect(); });
+  // Kaluma's net.Socket connects later, with connect(options, cb).
+  socket.connect = function (options, cb) {
+    tasks.push(function () { if (open) cb(); });
+    return socket;
+  };
+  if (onConnect) tasks.push(function () { if (open) onConnect(); });
   return socket;
 }
 
@@ -104,7 +110,11 @@ if (BOARD === "espruino") {
   global.__netdev = { errno: 0 };
   global.millis = function () { return nowMs; };
   global.require = function (name) {
-    if (name === "net") return { createConnection: function (options, cb) { return fakeSocket("kaluma", cb); } };
+    if (name === "net")
+      return {
+        Socket: function () { return fakeSocket("kaluma"); },
+        createConnection: function (options, cb) { return fakeSocket("kaluma", cb); }
+      };
     throw new Error("Module " + name + " not found");
   };
 }
