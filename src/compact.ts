@@ -167,6 +167,12 @@ export function boardError(code: number, returnCode?: number): BoardError {
 
 const chr = String.fromCharCode;
 
+/** Whether `s` is ASCII, which needs no UTF-8 work either way. */
+function ascii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 127) return false;
+  return true;
+}
+
 /** `x` as it goes on the wire: UTF-8 bytes as chars (strings are bytes already on Espruino). */
 function wire(x: Payload): string {
   if (typeof x !== "string") {
@@ -174,7 +180,7 @@ function wire(x: Payload): string {
     for (let i = 0; i < x.length; i++) s += chr(x[i]);
     return s;
   }
-  return BYTE_STRINGS || !/[^\x00-\x7f]/.test(x) ? x : unescape(encodeURIComponent(x));
+  return BYTE_STRINGS || ascii(x) ? x : unescape(encodeURIComponent(x));
 }
 
 /** A 16-bit number as two chars. */
@@ -437,7 +443,8 @@ export class BoardClient implements LinkEvents {
     const pc = this.pc_;
     this.cb_ = {};
     this.pc_ = [];
-    for (const k in cbs) cbs[k](boardError(ERR_ENDED));
+    const ks = Object.keys(cbs);
+    for (let i = 0; i < ks.length; i++) cbs[+ks[i]](boardError(ERR_ENDED));
     for (let i = 0; i < pc.length; i++) pc[i](boardError(ERR_ENDED));
     this.w_();
     if (s >= OPENING && s < DROPPING) this.bd_.close();
@@ -551,9 +558,11 @@ export class BoardClient implements LinkEvents {
     // A SUBSCRIBE or UNSUBSCRIBE without its answer will not get one: its callback hears the
     // loss (the subscription itself is made again at the next connection). Publishes keep theirs.
     const cbs = this.cb_;
-    for (const k in cbs) {
+    const ks = Object.keys(cbs);
+    for (let j = 0; j < ks.length; j++) {
+      const k = +ks[j];
       let kept = false;
-      for (let i = 0; QOS12 && i < this.oi_.length; i++) if ((this.oi_[i] & 65535) === +k) kept = true;
+      for (let i = 0; QOS12 && i < this.oi_.length; i++) if ((this.oi_[i] & 65535) === k) kept = true;
       if (!kept) {
         const f = cbs[k];
         delete cbs[k];
@@ -688,7 +697,7 @@ export class BoardClient implements LinkEvents {
         it.push(pid);
       }
       let topic = r.substr(b + 2, id);
-      if (!BYTE_STRINGS && /[^\x00-\x7f]/.test(topic)) {
+      if (!BYTE_STRINGS && !ascii(topic)) {
         try {
           topic = decodeURIComponent(escape(topic));
         } catch (x) {
