@@ -215,7 +215,7 @@ try {
   lines.push("");
   lines.push("### Espruino, loaded from Storage (JsVars)");
   lines.push("");
-  lines.push("Each client connects, subscribes to two filters and sends itself " + fmt(MESSAGES) + " messages one at a time (full client at QoS 1, QoS 0 build at QoS 0" + (images.reference ? ", Espruino's MQTT module at QoS 0" : "") + "). Usage is counted from the sketch's own start (`process.memory().usage` then 0 for the client); *left* is what the sketch still has (total − usage). Target: full ≤ 700, QoS 0 ≤ 400, ≥ 800 left at 1,700.");
+  lines.push("Each client connects, subscribes to two filters and sends itself " + fmt(MESSAGES) + " messages one at a time (full client at QoS 1, QoS 0 build at QoS 0" + (images.reference ? ", Espruino's MQTT module at QoS 0" : "") + "). Figures are `process.memory().usage` minus its value at the sketch's start (every function of the sketch already defined), so they are the module's and the client's; *left* is what the sketch still has when connected (total − usage). Target: full ≤ 700, QoS 0 ≤ 400, ≥ 800 left at 1,700.");
   lines.push("");
   row(["JsVars", "board"].concat(head));
   row(["---", "---"].concat(head.map(() => "---:")));
@@ -248,7 +248,7 @@ try {
   lines.push("");
   lines.push("### Espruino speed (espruino-5100, from Storage, one run after the other)");
   lines.push("");
-  lines.push(fmt(SPEED) + " messages to itself, one at a time (publish, wait for it, publish the next); " + ROUNDS + " rounds of the cases one after the other, median (all runs in brackets). The machine's other load moves single runs by up to 3×.");
+  lines.push(fmt(SPEED) + " messages to itself, one at a time (publish, wait for it, publish the next); " + ROUNDS + " rounds of the cases one after the other, median (every run in the *runs* column). The machine's other load moves single runs by up to 3×.");
   lines.push("");
   row(["case", "seconds", "runs", "vs the QoS 0 build"]);
   row(["---", "---:", "---", "---:"]);
