@@ -121,7 +121,9 @@ export function kalumaBoard(): Board {
         pace = setTimeout(function () {
           pace = undefined;
           sent = 0;
-          if (sock === k && !failed(k)) ev.onDrain();
+          // The socket now, which may be a newer one than the write that armed this timer.
+          const c = sock;
+          if (c && !failed(c)) ev.onDrain();
         }, (WINDOW_MS * sent) / win); // win bytes per WINDOW_MS, whatever size the writes were
       return false;
     },

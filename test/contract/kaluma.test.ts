@@ -109,6 +109,26 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     h.dispose();
   });
 
+  it("a link that said wait and closed: the next connection's wait still ends in onDrain", async () => {
+    const h = kalumaHarness();
+    const { t } = link(h);
+    const data = new Uint8Array(5000).fill(3);
+    const rec1 = new Recorder();
+    t.open("127.0.0.1", peers.port(), rec1);
+    await rec1.until(() => rec1.opens === 1, "onOpen");
+    assert.equal(t.write(data, 0, data.length), false, "past the window: wait");
+    t.close(); // before the pacing timer fires
+    await rec1.until(() => rec1.closes.length === 1, "onClose");
+    const rec2 = new Recorder();
+    t.open("127.0.0.1", peers.port(), rec2);
+    await rec2.until(() => rec2.opens === 1, "onOpen again");
+    assert.equal(t.write(data, 0, data.length), false, "past the window again: wait");
+    await rec2.until(() => rec2.drains >= 1, "onDrain on the new connection", 3000);
+    t.close();
+    await rec2.until(() => rec2.closes.length === 1, "onClose");
+    h.dispose();
+  });
+
   it("paces writes: slices of at most 512 bytes; past 4 KB the link says wait, and goes on 100 ms later", async () => {
     const h = kalumaHarness();
     const { t } = link(h);
