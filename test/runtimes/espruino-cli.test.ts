@@ -6,7 +6,7 @@
  * connects to mosquitto on 127.0.0.1 and a message goes round. It reports back over MQTT (the CLI
  * has left by then): the message it got, the size of the Storage file, the variables in use.
  *
- * Between the CLI and socat sits a relay that paces the upload at about 10 KB/s, the rate of a
+ * Between the CLI and socat sits a relay that paces the upload at about 5 KB/s, below the rate of a
  * serial line: on a board the UART and XON/XOFF pace it, but the Linux build reads its console
  * without flow control and drops input (or fails an assertion) when a whole upload arrives at once.
  */
@@ -56,8 +56,8 @@ function listening(port: number): boolean {
   }
 }
 
-/** A TCP relay that forwards what the CLI sends in 32-byte slices every 3 ms. */
-function pacedRelay(target: number): Promise<{ port: number; close(): void }> {
+/** A TCP relay that forwards what the CLI sends in 32-byte slices every 6 ms (about 5 KB/s). */
+function pacedRelay(target: number, consoleOut: (text: string) => void): Promise<{ port: number; close(): void }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((down) => {
     const up = net.connect({ host: "127.0.0.1", port: target });
@@ -72,16 +72,20 @@ function pacedRelay(target: number): Promise<{ port: number; close(): void }> {
       }
       up.write(queue.subarray(0, 32));
       queue = queue.subarray(32);
-      timer = setTimeout(pump, 3);
+      timer = setTimeout(pump, 6);
     };
     down.on("data", (d: Buffer) => {
       queue = Buffer.concat([queue, d]);
       if (!timer) pump();
     });
-    up.on("data", (d: Buffer) => down.write(d));
-    down.on("close", () => up.end());
+    // When the CLI leaves, the line to the interpreter stays, as a board's serial port stays
+    // plugged in: closing it would close the pty and drop input the interpreter has yet to read.
+    up.on("data", (d: Buffer) => {
+      consoleOut(d.toString("latin1"));
+      if (!down.destroyed) down.write(d);
+    });
     up.on("close", () => down.destroy());
-    down.on("error", () => up.destroy());
+    down.on("error", () => down.destroy());
     up.on("error", () => down.destroy());
   });
   return new Promise((resolve) => {
@@ -144,7 +148,8 @@ it("npm run espruino:upload puts mcu-mqtt into Storage with the espruino CLI; th
     socat = spawn(SOCAT, ["-b64", "TCP-LISTEN:" + consolePort + ",bind=127.0.0.1,reuseaddr", "EXEC:" + exec + ",pty,stderr,setsid"], { cwd: tmp.dir, stdio: ["ignore", "ignore", "pipe"] });
     socat.stderr!.on("data", (d: Buffer) => (log += d.toString()));
     await waitFor(() => listening(consolePort), 10000, "socat to listen");
-    relay = await pacedRelay(consolePort);
+    let consoleText = "";
+    relay = await pacedRelay(consolePort, (text) => (consoleText = (consoleText + text).slice(-3000)));
     const socatPid = socat.pid!;
     // The interpreter outlives socat once the CLI leaves: note its pid while socat is its parent.
     const noteChildren = setInterval(() => childPids(socatPid).forEach((p) => interpreters.add(p)), 20);
@@ -168,7 +173,7 @@ it("npm run espruino:upload puts mcu-mqtt into Storage with the espruino CLI; th
     assert.match(upload.out, /Upload Complete/);
     assert.ok(interpreters.size > 0, "saw the interpreter");
 
-    await waitFor(() => got.length > 0, 20000, "the sketch's report", () => log.slice(-2000));
+    await waitFor(() => got.length > 0, 30000, "the sketch's report", () => "the interpreter's console:\n" + consoleText);
     const size = readFileSync(L.ESPRUINO_BUNDLES.full.file).length;
     assert.match(got[0], new RegExp("^got hello from Storage; Storage mcu-mqtt " + size + " bytes; vars \\d+/1700$"));
   } finally {
