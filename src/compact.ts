@@ -41,8 +41,8 @@ export type Payload = string | Uint8Array;
 /** What the client hears from its link. One long-lived object: the client itself. */
 export interface LinkEvents {
   onOpen(): void;
-  /** Bytes as a binary string (one char per byte), split or joined anywhere. */
-  onData(data: string): void;
+  /** Bytes as a binary string (one char per byte) or as bytes, split or joined anywhere. */
+  onData(data: string | Uint8Array): void;
   /** The link has room again after `write` returned false. */
   onDrain(): void;
   /** Exactly once per `open`, never from inside a call of the client's. */
@@ -166,6 +166,8 @@ export function boardError(code: number, returnCode?: number): BoardError {
 }
 
 const chr = String.fromCharCode;
+/** A packet larger than this is received into a buffer of its own (not on Espruino). */
+const BIG = 2048;
 
 /** Whether `s` is ASCII, which needs no UTF-8 work either way. */
 function ascii(s: string): boolean {
@@ -214,6 +216,15 @@ export class BoardClient implements LinkEvents {
   // Fields left undefined until used cost nothing on Espruino: most start that way.
   /** Received bytes not handled yet; bytes still to skip of a packet too large to take. */
   private rs_!: string;
+  /**
+   * A packet larger than BIG on its way in, and how much of it is in. It is put together in
+   * bytes, not as a string that grows chunk by chunk (each step a copy), and its payload is
+   * handed over as a view: a 16 KB message costs 16 KB, not three times that.
+   */
+  private bg_?: Uint8Array;
+  private bn_!: number;
+  /** While a large packet is handled: where its payload is. */
+  private bp_?: Uint8Array;
   private sk_!: number;
   /** The link said wait: bulk writes hold until onDrain. */
   busy_?: boolean;
@@ -478,12 +489,36 @@ export class BoardClient implements LinkEvents {
     this.w_(head(0x10, body.length) + body);
   }
 
-  onData(data: string): void {
+  onData(data: string | Uint8Array): void {
     const s = this.st_;
     if (s !== CONNECTING && s !== CONNECTED) return;
     // Writes held by a chunk whose listener threw go out now.
     this.w_();
     this.ck_ = "";
+    const big = this.bg_;
+    if (!BYTE_STRINGS && big) {
+      // The rest of a large packet goes straight into its buffer.
+      const n = Math.min(big.length - this.bn_, data.length);
+      if (typeof data === "string") for (let k = 0; k < n; k++) big[this.bn_++] = data.charCodeAt(k);
+      else {
+        big.set(data.subarray(0, n), this.bn_);
+        this.bn_ += n;
+      }
+      if (this.bn_ < big.length) return;
+      this.bg_ = undefined;
+      // Complete: the header (and a PUBLISH's topic) as a string, the rest stays in the buffer.
+      let j = 1;
+      while (big[j++] & 128);
+      const hl = big[0] >> 4 === 3 ? Math.min(big.length, j + 4 + ((big[j] << 8) | big[j + 1])) : big.length;
+      this.bp_ = big;
+      this.pk_(chr.apply(null, big.subarray(0, hl) as unknown as number[]), big[0], j, big.length);
+      this.bp_ = undefined;
+      if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
+      data = typeof data === "string" ? data.substr(n) : data.subarray(n);
+    }
+    // Kaluma's sockets give bytes (one TCP segment, at most 1,460): as a binary string.
+    if (!BYTE_STRINGS && typeof data !== "string") data = chr.apply(null, data as unknown as number[]);
+    data = data as string;
     if (this.sk_) {
       // The rest of a packet too large to take.
       const k = Math.min(this.sk_, data.length);
@@ -522,7 +557,15 @@ export class BoardClient implements LinkEvents {
         p = 0;
         break;
       }
-      if (end > r.length) break;
+      if (end > r.length) {
+        if (!BYTE_STRINGS && end - p > BIG) {
+          const bg = (this.bg_ = new Uint8Array(end - p));
+          for (let k = p; k < r.length; k++) bg[k - p] = r.charCodeAt(k);
+          this.bn_ = r.length - p;
+          p = r.length;
+        }
+        break;
+      }
       // Taken before it is handled: a listener that throws does not have it handled twice.
       this.rs_ = r.substr(end);
       this.pk_(r, r.charCodeAt(p), j, end);
@@ -600,6 +643,7 @@ export class BoardClient implements LinkEvents {
       this.why_ = ERR_CONNECTION_LOST;
       this.rc_ = this.sk_ = this.pd_ = 0;
       this.rs_ = "";
+      this.bg_ = undefined;
       this.q_ = [];
       this.bd_.open(o.host || "127.0.0.1", o.port || 1883, this);
     } else if ((s === OPENING || s === CONNECTING) && now >= this.dl_) this.drop_(ERR_CONNECT_TIMEOUT);
@@ -712,8 +756,12 @@ export class BoardClient implements LinkEvents {
       let pl: Payload;
       if (BYTE_STRINGS) pl = r.substr(p, e - p);
       else {
-        pl = new Uint8Array(e - p);
-        for (let i = 0; i < pl.length; i++) pl[i] = r.charCodeAt(p + i);
+        const bp = this.bp_;
+        if (bp) pl = bp.subarray(p, e);
+        else {
+          pl = new Uint8Array(e - p);
+          for (let i = 0; i < pl.length; i++) pl[i] = r.charCodeAt(p + i);
+        }
       }
       this.emit_("message", topic, pl, mi);
       // Not when the handler ended the client: nothing may follow its DISCONNECT [MQTT-3.14.4-2].

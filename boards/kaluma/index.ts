@@ -11,8 +11,8 @@
  * - `net.createConnection` throws for DNS failures and when Wi-Fi is down; a refused
  *   connection, a connect timeout or a peer reset is reported by nothing at all: the client's
  *   CONNACK and PINGRESP deadlines find those.
- * - Data comes as a Uint8Array per TCP segment: it is handed on as a binary string. Writes
- *   take binary strings as they are. A write costs about 9x its size in heap for a moment,
+ * - Data comes as a Uint8Array per TCP segment, handed on as it is. Writes take binary strings
+ *   as they are. A write costs about 9x its size in heap for a moment,
  *   so bytes go in slices of SLICE; 'drain' never fires and lwIP fails writes past ~11.6 KB unacknowledged, so after
  *   WINDOW bytes the client is told to wait, and a timer says when to go on.
  * - On the Pico the driver's callbacks report success even on failure; its `errno` is right
@@ -92,8 +92,7 @@ export function kalumaBoard(): Board {
         // slot already, and only a socket in hand can be destroyed.
         k = sock = new (require("net").Socket)();
         k.on("data", function (d: Uint8Array) {
-          // One TCP segment (at most 1,460 bytes): as a binary string.
-          if (sock === k) ev.onData(String.fromCharCode.apply(null, d as unknown as number[]));
+          if (sock === k) ev.onData(d);
         });
         const end = function (e?: unknown) {
           fin(k, e);

@@ -206,13 +206,16 @@ export class TestBoard implements Board {
   }
 
   /** Bytes from the broker, as one chunk or in chunks of `chunk` bytes. */
-  push(data: Packet | Uint8Array | (Packet | Uint8Array)[], chunk?: number): void {
+  push(data: Packet | Uint8Array | (Packet | Uint8Array)[], chunk?: number, asBytes?: boolean): void {
     this.settle();
     assert.equal(this.link, "open", "push while the link is " + this.link);
     const bytes = Array.isArray(data) ? encAll(data) : data instanceof Uint8Array ? data : enc(data);
     const s = toBin(bytes);
     const n = chunk || s.length;
-    for (let i = 0; i < s.length && this.link === "open"; i += n) (this.events as LinkEvents).onData(s.substr(i, n));
+    for (let i = 0; i < s.length && this.link === "open"; i += n) {
+      // Kaluma's sockets give each TCP segment as a Uint8Array, Espruino's as a String.
+      (this.events as LinkEvents).onData(asBytes ? bytes.slice(i, i + n) : s.substr(i, n));
+    }
   }
 
   /** Whether the client asked for a close not yet delivered. */

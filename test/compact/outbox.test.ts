@@ -338,6 +338,35 @@ describe("compact client: receiving", () => {
     });
   }
 
+  for (const asBytes of [false, true]) {
+    test("a 16 KB message in 1,460-byte segments" + (asBytes ? " given as bytes" : " given as strings") + ": intact, its payload a view of one buffer the size of the packet, the packet after it handled", () => {
+      const r = connected(undefined, { maxPacketBytes: 20480, outboxBytes: 4096, incomingQos2Slots: 16 });
+      const b = r.board;
+      const body = new Uint8Array(16384);
+      for (let i = 0; i < body.length; i++) body[i] = (i * 7) & 255;
+      let got: Uint8Array | null = null;
+      const topics: string[] = [];
+      r.client.on("message", (topic: string, payload: Uint8Array) => {
+        topics.push(topic);
+        if (topic === "big/é") got = payload;
+      });
+      const big = publish("big/é", body, 1, 9);
+      const after = publish("small", "s", 0);
+      b.take();
+      b.push([big, after], 1460, asBytes);
+      assert.deepEqual(topics, ["big/é", "small"]);
+      const payload = got as unknown as Uint8Array;
+      assert.deepEqual([...payload], [...body]);
+      // A view into the packet's own buffer (the header is in it too), not a copy of the payload.
+      const size = payload.buffer.byteLength;
+      assert.ok(size > body.length && size < body.length + 64, "one buffer of the packet's size, saw " + size);
+      assert.deepEqual(
+        b.take().filter((p) => p.type === PUBACK).map((p) => (p as AckPacket).packetId),
+        [9],
+      );
+    });
+  }
+
   for (const chunk of [1, 100, 0]) {
     test("a packet over maxPacketBytes is skipped with ERR_PACKET_TOO_LARGE, the next still handled: " + (chunk ? chunk + "-byte chunks" : "all in one chunk"), () => {
       const r = connected({ maxPacketBytes: 256 });
