@@ -45,7 +45,9 @@ const WINDOW_MS = 100;
 export function kalumaBoard(): Board {
   let sock: any = null;
   let ev: LinkEvents;
+  // Bytes written in the window that began at `since`.
   let sent = 0;
+  let since = 0;
   let pace: unknown;
   // Bytes per WINDOW_MS: halved by a write lwIP refused (a link slower than the pacing),
   // widened by a slice again after every 64 KB that went out without one.
@@ -115,11 +117,18 @@ export function kalumaBoard(): Board {
         win += SLICE;
         good = 0;
       }
+      // A window is a time: traffic slower than the pacing never waits.
+      const t = millis();
+      if (pace === undefined && t - since >= WINDOW_MS) {
+        since = t;
+        sent = 0;
+      }
       if ((sent += s.length) < win) return true;
       if (pace === undefined)
         pace = setTimeout(function () {
           pace = undefined;
           sent = 0;
+          since = millis();
           // The socket now, which may be a newer one than the write that armed this timer.
           const c = sock;
           if (c && !failed(c)) ev.onDrain();

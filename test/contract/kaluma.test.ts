@@ -109,6 +109,22 @@ describe("Kaluma transport: what only Kaluma needs", () => {
     h.dispose();
   });
 
+  it("traffic slower than the pacing never waits: 1 KB every 150 ms, eight times", async () => {
+    const h = kalumaHarness();
+    const { t } = link(h);
+    const rec = new Recorder();
+    t.open("127.0.0.1", peers.port(), rec);
+    await rec.until(() => rec.opens === 1, "onOpen");
+    const data = new Uint8Array(1024).fill(1);
+    for (let i = 0; i < 8; i++) {
+      assert.equal(t.write(data, 0, data.length), true, "write " + (i + 1) + " of 8 KB at 6.8 KB/s");
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    t.close();
+    await rec.until(() => rec.closes.length === 1, "onClose");
+    h.dispose();
+  });
+
   it("a link that said wait and closed: the next connection's wait still ends in onDrain", async () => {
     const h = kalumaHarness();
     const { t } = link(h);
