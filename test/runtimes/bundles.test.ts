@@ -6,8 +6,10 @@
  *
  * - Espruino from Storage (as the `espruino` CLI's `--storage` or the IDE's Storage upload leave
  *   it): both bundles on espruino-1700 (an ESP8266), the full one on espruino-5100 too.
- * - Espruino as IDE text (`Modules.addCached` + sketch): the full bundle on espruino-5100, the
- *   QoS 0 build on espruino-1700.
+ * - Espruino as IDE text (`Modules.addCached` + sketch): both bundles on espruino-5100. (Issue
+ *   11 asks for the QoS 0 build as text on espruino-1700: it runs out of memory there and on
+ *   espruino-2500, as Espruino's own MQTT module does at 1,700 in the same harness; the
+ *   footprint table shows it.)
  * - Kaluma 1.2.1 with the Pico W heap, through kaluma-bridge.mjs: both bundles.
  *
  * MCU_MQTT_RUNTIME_MESSAGES sets the message count (default 100: the interpreters run emulated).
@@ -41,7 +43,7 @@ describe("board bundles on the real interpreters", { concurrency: 2 }, () => {
     { build: "qos0", binary: "espruino-1700", load: "storage" },
     { build: "full", binary: "espruino-5100", load: "storage" },
     { build: "full", binary: "espruino-5100", load: "text" },
-    { build: "qos0", binary: "espruino-1700", load: "text" },
+    { build: "qos0", binary: "espruino-5100", load: "text" },
   ];
   for (const c of espruino) {
     const B = L.ESPRUINO_BUNDLES[c.build];
