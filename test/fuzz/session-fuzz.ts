@@ -10,17 +10,32 @@
  *
  * An input fails the run when:
  * - anything throws;
- * - a buffer or table of the session is not the same object with the same length as at
- *   construction, more records are live than the outbox has slots, the in-flight count disagrees
- *   with the outbox, or the incoming QoS 2 table overflows;
+ * - a buffer or table of the session that is sized once is not the same object with the same
+ *   length as at construction; the outbox (whose pool and slot tables grow by doubling) holds more
+ *   than `outboxBytes`, has more slots than its bytes can fill twice over, or its live counts
+ *   disagree with its records; the in-flight count disagrees with the outbox; the incoming QoS 2
+ *   table disagrees with the model of it (below);
  * - the session sends something that is not exactly one well-formed client packet, or sends while
- *   the link is down, or a CONNECT other than right after linkUp;
+ *   the link is down, or a CONNECT other than right after linkUp. A large QoS 0 PUBLISH comes as a
+ *   header and slices (`sendBytes(..., slice = true)`): the slices are put together and the whole
+ *   checked as one packet, its payload against the one published; anything written between the
+ *   slices of one packet, a slice without a header, or a packet left unfinished while connected
+ *   fails;
  * - a token is reported done that was never given or is reported twice;
  * - a stream that an independent decoding of the whole input finds malformed (or holding a packet
  *   a broker must not send) does not end in onFailed with that status; a session failure that the
- *   input does not explain (a SUBACK whose count disagrees with its request, a QoS 2 message with
- *   the incoming table full, a ping timeout only once the clock has passed its deadline); a
- *   dropped-packet count that differs from the oversized packets the input holds;
+ *   input does not explain (a SUBACK whose count disagrees with its request, a ping timeout only
+ *   once the clock has passed its deadline, which for a PINGREQ held behind a large packet runs
+ *   from when it came due); a dropped-packet count that differs from the oversized packets the
+ *   input holds;
+ * - a PUBLISH or PUBREL the session takes while connected is handled otherwise than a model of the
+ *   incoming side says: QoS 0/1 delivered once (QoS 1 with PUBACK); QoS 2 delivered once with
+ *   PUBREC when new, PUBREC alone when its id is between PUBREC and PUBREL, and, for a persistent
+ *   session whose `incomingQos2Slots` are all taken, withheld: neither delivered nor acknowledged,
+ *   the session reading on; PUBREL answered with PUBCOMP, and `onWithheld` called exactly when it
+ *   empties the table after a withheld message. The acknowledgements must go out in the model's
+ *   order (after a large packet being written, when they come due during it). The fuzzer takes
+ *   `onWithheld` as the client does, as a request to reconnect;
  * - after a failure, linkDown() + linkUp() + CONNACK do not bring back a session that, against a
  *   well-behaved broker, gets every held message acknowledged, completes a publish round trip and
  *   delivers an incoming QoS 2 message exactly once.
@@ -55,14 +70,13 @@ import {
   type Packet,
 } from "../../src/packet/index.ts";
 import { AWAIT_CONNACK, CONNECTED, LINK_DOWN, Session, type SessionConfig, type SessionEvents } from "../../src/session/session.ts";
-import { AWAIT_PUBACK, AWAIT_PUBCOMP, AWAIT_PUBREC, type Outbox } from "../../src/session/outbox.ts";
+import { AWAIT_PUBACK, AWAIT_PUBCOMP, AWAIT_PUBREC, DONE, type Outbox } from "../../src/session/outbox.ts";
 import {
   ERR_CLIENT_ID,
   ERR_EMPTY,
   ERR_FIELD_TOO_LONG,
   ERR_FILTER,
   ERR_FLAGS,
-  ERR_INCOMING_FULL,
   ERR_MALFORMED,
   ERR_OUTBOX_FULL,
   ERR_PACKET_ID,
@@ -100,14 +114,18 @@ const PROTOCOL_STATUSES = new Set([
   ERR_RETURN_CODE,
   ERR_CLIENT_ID,
   ERR_UNEXPECTED_PACKET,
-  ERR_INCOMING_FULL,
 ]);
 
 /** What `Session.publish` may return besides 0 for the inputs used here. */
 const PUBLISH_STATUSES = new Set([ERR_TX_TOO_LARGE, ERR_OUTBOX_FULL, ERR_FIELD_TOO_LONG]);
 
+const utf8 = new TextEncoder();
 const TOPICS = ["a", "a/b", "fuzz/x", "s/\u00e9/\u20ac", "x/y/z"];
 const FILTERS = ["a/#", "+/b", "fuzz/+", "#", "s/+/+"];
+/** Characters of string payloads: 1, 2, 3 and 4 UTF-8 bytes (the last a surrogate pair). */
+const PAYLOAD_CHARS = ["a", "z", "\u00e9", "\u20ac", "\ud83d\ude00"];
+/** The smallest PUBLISH the fuzzer queues: topic "a", no payload, QoS 0 (1 + 1 + 2 + 1 bytes). */
+const MIN_RECORD_BYTES = 5;
 
 export interface SessionFuzzFailure {
   /** Which input (0-based): `runSessionFuzz(seed, iteration + 1)` reaches it. */
@@ -142,6 +160,11 @@ export interface SessionFuzzReport {
   roundTrips: number;
   refusals: number;
   sessions: number;
+  /** Large QoS 0 packets written as header + slices, put together and checked. */
+  slicedPackets: number;
+  /** Incoming QoS 2 messages withheld (table full), and onWithheld calls (each a reconnect). */
+  withheldMessages: number;
+  withheldCalls: number;
 }
 
 /** The session's private parts the fuzzer checks; the shapes are those of session.ts. */
@@ -151,8 +174,12 @@ interface SessionInternals {
   ackBuf: Uint8Array;
   outbox: Outbox;
   inflight: number;
-  incomingIds: Uint16Array;
+  idsInUse: Uint8Array;
+  incoming: Uint8Array;
   incomingCount: number;
+  big: unknown;
+  deferred: Uint32Array;
+  deferredCount: number;
   reqKind: Uint8Array;
   reqId: Uint16Array;
   reqSent: Uint8Array;
@@ -163,7 +190,10 @@ interface SessionInternals {
   connectPacket: object;
 }
 
-/** The objects and lengths a session holds, captured at construction. */
+/**
+ * The objects and lengths a session holds that are sized once, captured at construction. The
+ * outbox's pool and slot tables grow and are checked apart (see `checkFootprint`).
+ */
 interface Footprint {
   objects: unknown[];
   lengths: number[];
@@ -179,13 +209,8 @@ function footprint(s: SessionInternals): Footprint {
     ["tx", s.tx],
     ["ackBuf", s.ackBuf],
     ["outbox", box],
-    ["outbox.pool", box.pool],
-    ["outbox.offset", box.offset],
-    ["outbox.length", box.length],
-    ["outbox.packetId", box.packetId],
-    ["outbox.state", box.state],
-    ["outbox.token", box.token],
-    ["incomingIds", s.incomingIds],
+    ["idsInUse", s.idsInUse],
+    ["incoming", s.incoming],
     ["reqKind", s.reqKind],
     ["reqId", s.reqId],
     ["reqSent", s.reqSent],
@@ -199,6 +224,11 @@ function footprint(s: SessionInternals): Footprint {
     objects: parts.map((p) => p[1]),
     lengths: parts.map((p) => (Array.isArray(p[1]) || ArrayBuffer.isView(p[1]) ? (p[1] as { length: number }).length : -1)),
   };
+}
+
+/** The outbox's count of the bytes its records hold, done ones included (private there). */
+function held(box: Outbox): number {
+  return (box as unknown as { heldBytes: number }).heldBytes;
 }
 
 function hex(bytes: Uint8Array, max = 256): string {
@@ -241,7 +271,14 @@ class Recorder implements SessionEvents {
   messages: { topic: string; payload: string; qos: number; dup: boolean; packetId: number }[] = [];
   tokensDone = 0;
   pings = 0;
-  lastPingMs = -1;
+  /**
+   * When the last PINGREQ came due, as far as the fuzzer can tell: when it was sent, or, for one
+   * sent after a large packet, the first tick while that packet was being written (the session
+   * holds a PINGREQ due then until the last slice, its deadline running from when it came due).
+   */
+  pingDueMs = -1;
+  /** The first tick while a large packet was being written since the last PINGREQ, or -1. */
+  blockedTickMs = -1;
   private decoded = new DecodedPacket();
 
   constructor(rng: Prng, clock: { t: number }) {
@@ -253,20 +290,141 @@ class Recorder implements SessionEvents {
     if (this.problems.length < 4) this.problems.push(text);
   }
 
-  sendBytes(bytes: Uint8Array, off: number, len: number): boolean {
+  /**
+   * A packet written as a header and slices, being put together: its bytes, how many have come,
+   * and the payload the application published with it (see `publishing`).
+   */
+  private partial: Uint8Array | null = null;
+  private partialFill = 0;
+  private partialPayload: Uint8Array | null = null;
+  /** The payload of the `publish` call being made, as UTF-8 bytes; null outside one. */
+  publishing: Uint8Array | null = null;
+  slicedPackets = 0;
+  /**
+   * Acknowledgements (type << 16 | id) the model of the incoming side says the session owes, in
+   * the order it must send them, and the most owed at once.
+   */
+  owedAcks: number[] = [];
+  private owedHead = 0;
+  owedMost = 0;
+  /** onWithheld calls, and whether the session is inside onPacket (the only place it may call it). */
+  withheldCalls = 0;
+  inPacket = false;
+
+  owe(type: number, id: number): void {
+    this.owedAcks.push((type << 16) | id);
+    const n = this.owedAcks.length - this.owedHead;
+    if (n > this.owedMost) this.owedMost = n;
+  }
+
+  /** Acknowledgements owed and not yet sent. */
+  owed(): number[] {
+    return this.owedAcks.slice(this.owedHead);
+  }
+
+  /** The link went down: a packet cut in the middle and acknowledgements owed on it are gone. */
+  linkReset(): void {
+    this.partial = null;
+    this.blockedTickMs = -1;
+    this.owedAcks = [];
+    this.owedHead = 0;
+  }
+
+  /** Bytes of a packet started and not yet complete. */
+  unfinished(): number {
+    return this.partial === null ? 0 : this.partial.length - this.partialFill;
+  }
+
+  sendBytes(bytes: Uint8Array, off: number, len: number, slice?: boolean): boolean {
     const s = this.session!;
-    const d = this.decoded;
-    const status = decodePacket(bytes, off, off + len, d);
-    if (status !== len) {
-      this.problem("sent bytes that are not one well-formed packet: " + (status < 0 ? statusText(status) : status + " of " + len) + " " + hex(bytes.subarray(off, off + len)));
-      return this.writable;
+    if (slice) {
+      const partial = this.partial;
+      if (partial === null) {
+        this.problem("sent a slice with no packet started: " + hex(bytes.subarray(off, off + len), 32));
+        return this.written();
+      }
+      if (s.state !== CONNECTED) this.problem("sent a slice in session state " + s.state);
+      if (len <= 0 || this.partialFill + len > partial.length) {
+        this.problem("a slice of " + len + " bytes does not fit its packet (" + this.partialFill + " of " + partial.length + " bytes written)");
+        this.partial = null;
+        return this.written();
+      }
+      partial.set(bytes.subarray(off, off + len), this.partialFill);
+      this.partialFill += len;
+      if (this.partialFill === partial.length) {
+        this.partial = null;
+        this.slicedPackets++;
+        this.packet(partial, 0, partial.length, this.partialPayload);
+      }
+      return this.written();
     }
-    const type = d.type;
+    if (this.partial !== null) {
+      // Bytes written between the slices of one packet land in its payload on the wire.
+      this.problem(
+        "wrote " + hex(bytes.subarray(off, off + len), 32) + " between the slices of one packet (" + this.partialFill + " of " + this.partial.length + " bytes written)",
+      );
+      this.partial = null;
+    }
+    const total = packetLength(bytes, off, off + len);
+    if (total > len) {
+      // A header; the rest of the packet follows in slices.
+      const type = bytes[off] >> 4;
+      this.checkState(type);
+      if (type !== PUBLISH || (bytes[off] & 0x06) !== 0) this.problem("a packet of type " + type + " started to be written in slices (" + bytes[off] + ")");
+      if (this.publishing === null) this.problem("a packet written in slices outside publish()");
+      this.partial = new Uint8Array(total);
+      this.partial.set(bytes.subarray(off, off + len));
+      this.partialFill = len;
+      this.partialPayload = this.publishing;
+      return this.written();
+    }
+    this.packet(bytes, off, len, null);
+    return this.written();
+  }
+
+  /** What a write returns: sometimes false, as a transport whose queue is full. */
+  private written(): boolean {
+    if (this.backpressure > 0 && this.rng.chance(this.backpressure)) this.writable = false;
+    return this.writable;
+  }
+
+  private checkState(type: number): void {
+    const s = this.session!;
     if (s.state === LINK_DOWN) this.problem("sent " + type + " while the link is down");
     if (type === CONNECT ? s.state !== AWAIT_CONNACK : s.state !== CONNECTED && type !== DISCONNECT) {
       this.problem("sent packet type " + type + " in session state " + s.state);
     }
+  }
+
+  /** One whole packet the session sent; `payload`: what a sliced PUBLISH must carry. */
+  private packet(bytes: Uint8Array, off: number, len: number, payload: Uint8Array | null): void {
+    const d = this.decoded;
+    const status = decodePacket(bytes, off, off + len, d);
+    if (status !== len) {
+      this.problem("sent bytes that are not one well-formed packet: " + (status < 0 ? statusText(status) : status + " of " + len) + " " + hex(bytes.subarray(off, off + len)));
+      return;
+    }
+    const type = d.type;
+    // A sliced packet's state was checked at its header; its slices only while connected.
+    if (payload === null) this.checkState(type);
     if (type === CONNACK || type === SUBACK || type === UNSUBACK || type === PINGRESP) this.problem("sent a broker's packet, type " + type);
+    if (payload !== null) {
+      const got = bytes.subarray(d.payloadOff, d.payloadOff + d.payloadLen);
+      let same = got.length === payload.length;
+      for (let i = 0; same && i < got.length; i++) if (got[i] !== payload[i]) same = false;
+      if (!same) this.problem("a sliced PUBLISH carries " + hex(got, 48) + ", not the payload published, " + hex(payload, 48));
+    }
+    if (type === PUBACK || type === PUBREC || type === PUBCOMP) {
+      const want = this.owedHead < this.owedAcks.length ? this.owedAcks[this.owedHead] : -1;
+      if (want !== ((type << 16) | d.packetId)) {
+        this.problem(
+          "sent ack type " + type + " id " + d.packetId + "; the model owes " + (want < 0 ? "none" : "type " + (want >>> 16) + " id " + (want & 0xffff)),
+        );
+      } else if (++this.owedHead === this.owedAcks.length) {
+        this.owedAcks.length = 0;
+        this.owedHead = 0;
+      }
+    }
     let requested: number[] | null = null;
     if (type === SUBSCRIBE) {
       const p = readPacket(bytes.subarray(off, off + len), decodeAt0(bytes, off, len));
@@ -274,11 +432,15 @@ class Recorder implements SessionEvents {
     }
     if (type === PINGREQ) {
       this.pings++;
-      this.lastPingMs = this.clock.t;
+      this.pingDueMs = this.blockedTickMs >= 0 ? this.blockedTickMs : this.clock.t;
+      this.blockedTickMs = -1;
     }
     this.sent.push({ type: type, packetId: d.packetId, qos: type === PUBLISH ? d.qos : 0, requested: requested });
-    if (this.backpressure > 0 && this.rng.chance(this.backpressure)) this.writable = false;
-    return this.writable;
+  }
+
+  onWithheld(): void {
+    this.withheldCalls++;
+    if (!this.inPacket) this.problem("onWithheld called outside the handling of a packet");
   }
 
   onConnected(): void {
@@ -368,6 +530,8 @@ function randomConfig(rng: Prng, n: number): SessionConfig {
     rxBytes: rng.pick([32, 48, 64, 128, 256, 1024]),
     txBytes: rng.pick([48, 64, 128, 512]),
     outboxBytes: rng.pick([64, 128, 256, 1024]),
+    // Half the time the pool starts small and doubles up to outboxBytes as a host's does.
+    outboxStartBytes: rng.chance(0.5) ? rng.pick([8, 24, 64]) : undefined,
     outboxSlots: rng.range(2, 10),
     maxInflight: rng.range(1, 6),
     incomingQos2Slots: rng.range(1, 6),
@@ -378,7 +542,7 @@ function randomConfig(rng: Prng, n: number): SessionConfig {
 function showConfig(c: SessionConfig): string {
   return (
     "v" + c.protocolVersion + (c.clean ? " clean" : " persistent") + " keepalive " + c.keepalive + " s ping " + c.pingTimeoutMs + " ms rx " + c.rxBytes +
-    " tx " + c.txBytes + " outbox " + c.outboxBytes + "/" + c.outboxSlots + " inflight " + c.maxInflight + " in2 " + c.incomingQos2Slots + " req " + c.requestSlots
+    " tx " + c.txBytes + " outbox " + c.outboxBytes + (c.outboxStartBytes !== undefined ? " from " + c.outboxStartBytes : "") + "/" + c.outboxSlots + " inflight " + c.maxInflight + " in2 " + c.incomingQos2Slots + " req " + c.requestSlots
   );
 }
 
@@ -392,7 +556,6 @@ interface Expectation {
   definite: number;
   /** Failures the input can explain before that point. */
   maySubackMismatch: boolean;
-  mayIncomingFull: boolean;
   /** Oversized packets before the failure point (drained and reported, not fatal). */
   drops: number;
   packets: number;
@@ -410,7 +573,7 @@ interface StreamState {
 
 /** Models `input` arriving after `state`; updates `state` to what is left unfinished. */
 function expect(state: StreamState, input: Uint8Array, rxBytes: number, d: DecodedPacket): Expectation {
-  const e: Expectation = { definite: 0, maySubackMismatch: false, mayIncomingFull: false, drops: 0, packets: 0 };
+  const e: Expectation = { definite: 0, maySubackMismatch: false, drops: 0, packets: 0 };
   let from = 0;
   if (state.skip > 0) {
     from = state.skip < input.length ? state.skip : input.length;
@@ -462,7 +625,6 @@ function expect(state: StreamState, input: Uint8Array, rxBytes: number, d: Decod
       return e;
     }
     if (type === SUBACK) e.maySubackMismatch = true;
-    if (type === PUBLISH && d.qos === 2) e.mayIncomingFull = true;
     off += len;
   }
   return e;
@@ -563,6 +725,9 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     roundTrips: 0,
     refusals: 0,
     sessions: 0,
+    slicedPackets: 0,
+    withheldMessages: 0,
+    withheldCalls: 0,
   };
   const clock = { t: 1000, now(): number { return this.t; } };
   const oracle = new DecodedPacket();
@@ -574,6 +739,15 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
   let session!: Session;
   let internals!: SessionInternals;
   let print!: Footprint;
+  /** The outbox's pool and slot table sizes after the last input: they may only grow. */
+  let poolBytes = 0;
+  let slots = 0;
+  /**
+   * The model of the incoming QoS 2 table: ids between PUBREC and PUBREL, and whether a message
+   * was withheld on this connection because the table was full.
+   */
+  const table = new Set<number>();
+  let withheld = false;
   /** Packet ids of broker → client QoS 2 messages handed to this session (for PUBREL inputs). */
   let incomingIds: number[] = [];
   let needsRecovery = true;
@@ -595,6 +769,70 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     report.tokensDone += rec.tokensDone;
     report.packetsDropped += rec.dropped;
     report.pingsSent += rec.pings;
+    report.slicedPackets += rec.slicedPackets;
+    report.withheldCalls += rec.withheldCalls;
+  };
+
+  /**
+   * What the session's receiver hands it, with the model of the incoming side checked around
+   * each packet (installed on each session over the prototype's onPacket, which it calls, so a
+   * test that replaces that method still takes effect).
+   */
+  const modelPacket = function (this: Session, buf: Uint8Array, p: DecodedPacket): void {
+    const handle = Session.prototype.onPacket;
+    if (this !== session || this.state !== CONNECTED || (p.type !== PUBLISH && p.type !== PUBREL)) {
+      rec.inPacket = true;
+      try {
+        handle.call(this, buf, p);
+      } finally {
+        rec.inPacket = false;
+      }
+      return;
+    }
+    const id = p.packetId;
+    const what = p.type === PUBREL ? "PUBREL " + id : "QoS " + p.qos + " PUBLISH" + (p.qos > 0 ? " " + id : "");
+    let deliveries = 1;
+    let calls = 0;
+    if (p.type === PUBLISH) {
+      if (p.qos === 1) rec.owe(PUBACK, id);
+      else if (p.qos === 2) {
+        if (table.has(id)) {
+          // Delivered already, between PUBREC and PUBREL: acknowledged again, not delivered.
+          deliveries = 0;
+          rec.owe(PUBREC, id);
+        } else if (!config.clean && table.size >= config.incomingQos2Slots) {
+          // The table is full: withheld, neither delivered nor acknowledged.
+          deliveries = 0;
+          withheld = true;
+          report.withheldMessages++;
+        } else {
+          table.add(id);
+          rec.owe(PUBREC, id);
+        }
+      }
+    } else {
+      deliveries = 0;
+      table.delete(id);
+      rec.owe(PUBCOMP, id);
+      if (withheld && table.size === 0) {
+        withheld = false;
+        calls = 1;
+      }
+    }
+    const messages = rec.messages.length;
+    const withheldCalls = rec.withheldCalls;
+    rec.inPacket = true;
+    try {
+      handle.call(this, buf, p);
+    } finally {
+      rec.inPacket = false;
+    }
+    if (rec.messages.length - messages !== deliveries) {
+      rec.problem(what + " delivered " + (rec.messages.length - messages) + " times; the model says " + deliveries + " (table " + [...table].join(",") + ")");
+    }
+    if (rec.withheldCalls - withheldCalls !== calls) {
+      rec.problem(what + ": onWithheld called " + (rec.withheldCalls - withheldCalls) + " times; the model says " + calls);
+    }
   };
 
   const newSession = () => {
@@ -603,8 +841,13 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     rec = new Recorder(rng, clock);
     session = new Session(config, clock, rec);
     rec.session = session;
+    (session as unknown as { onPacket: typeof modelPacket }).onPacket = modelPacket;
     internals = session as unknown as SessionInternals;
     print = footprint(internals);
+    poolBytes = internals.outbox.pool.length;
+    slots = internals.outbox.slots;
+    table.clear();
+    withheld = false;
     incomingIds = [];
     needsRecovery = true;
     report.sessions++;
@@ -671,6 +914,8 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     stream.held = new Uint8Array(0);
     stream.skip = 0;
     session.linkDown();
+    rec.linkReset();
+    withheld = false;
     rec.sent = [];
     rec.writable = true;
     session.linkUp();
@@ -708,7 +953,10 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
       fail("a valid CONNACK did not connect (state " + session.state + ", failures " + rec.failed.join(",") + ")");
       return false;
     }
-    if (!present) incomingIds = [];
+    if (!present) {
+      incomingIds = [];
+      table.clear();
+    }
     if (!checkRoundTrip) return true;
     // Everything held must now go through a well-behaved broker.
     if (!settle()) {
@@ -733,13 +981,11 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
       return false;
     }
     // An incoming QoS 2 message: delivered once, re-sends acknowledged and not delivered again.
-    if (internals.incomingCount < internals.incomingIds.length) {
+    if (config.clean || table.size < config.incomingQos2Slots) {
       let id = 0;
       for (let tries = 0; tries < 100 && id === 0; tries++) {
         const candidate = rng.range(1, 65535);
-        let used = false;
-        for (let i = 0; i < internals.incomingCount; i++) if (internals.incomingIds[i] === candidate) used = true;
-        if (!used) id = candidate;
+        if (!table.has(candidate)) id = candidate;
       }
       const out = new Out();
       out.packet({ type: PUBLISH, topic: "rt/in", payload: "q2", qos: 2, retain: false, dup: false, packetId: id });
@@ -765,7 +1011,18 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     return true;
   };
 
-  /** Checks the session's memory and tables after an input. */
+  /** Runs the session's deadlines, noting a run while a large packet is being written. */
+  const tick = () => {
+    if (rec.blockedTickMs < 0 && rec.unfinished() > 0) rec.blockedTickMs = clock.t;
+    session.tick();
+  };
+
+  /**
+   * Checks the session's memory and tables after an input: what is sized once has kept its
+   * object and length; the outbox has grown only by doubling, within `outboxBytes`, and no more
+   * than its records needed; its counts agree with its records and the in-flight count; the
+   * incoming QoS 2 table is the model's.
+   */
   const checkFootprint = () => {
     const now = footprint(internals);
     for (let i = 0; i < print.objects.length; i++) {
@@ -773,15 +1030,61 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
       else if (now.lengths[i] !== print.lengths[i]) fail(print.names[i] + " changed length from " + print.lengths[i] + " to " + now.lengths[i]);
     }
     const box = internals.outbox;
-    if (box.count > box.slots || box.live() > box.slots) fail("outbox holds " + box.count + " records in " + box.slots + " slots");
+    // Bytes are the outbox's only limit: the pool never passes it, and the slot tables double
+    // only when every slot is taken, so they stay within twice the most records those bytes hold.
+    const pool = box.pool.length;
+    if (box.limitBytes !== config.outboxBytes) fail("outbox limit " + box.limitBytes + " bytes, configured " + config.outboxBytes);
+    if (pool > config.outboxBytes) fail("outbox pool of " + pool + " bytes over outboxBytes " + config.outboxBytes);
+    if (pool < poolBytes) fail("outbox pool shrank from " + poolBytes + " to " + pool + " bytes");
+    const startSlots = config.outboxSlots ? config.outboxSlots : 32;
+    const maxSlots = Math.max(startSlots, 2 * Math.floor(config.outboxBytes / MIN_RECORD_BYTES));
+    if (box.slots < slots || box.slots > maxSlots) fail("outbox slots went from " + slots + " to " + box.slots + " (at most " + maxSlots + " for " + config.outboxBytes + " bytes)");
+    else if (box.slots !== slots && box.slots % slots !== 0) fail("outbox slots went from " + slots + " to " + box.slots + ", not by doubling");
+    const tables: [string, { length: number }][] = [
+      ["offset", box.offset],
+      ["length", box.length],
+      ["packetId", box.packetId],
+      ["state", box.state],
+      ["token", box.token],
+    ];
+    for (const [name, t] of tables) if (t.length !== box.slots) fail("outbox." + name + " has " + t.length + " entries for " + box.slots + " slots");
+    poolBytes = pool;
+    slots = box.slots;
+    if (box.count > box.slots) fail("outbox holds " + box.count + " records in " + box.slots + " slots");
     let awaiting = 0;
+    let live = 0;
+    let liveBytes = 0;
+    let heldBytes = 0;
     for (let k = 0; k < box.count; k++) {
-      const st = box.state[box.at(k)];
+      const s = box.at(k);
+      const st = box.state[s];
       if (st === AWAIT_PUBACK || st === AWAIT_PUBREC || st === AWAIT_PUBCOMP) awaiting++;
+      if (st !== DONE) {
+        live++;
+        liveBytes += box.length[s];
+      }
+      heldBytes += box.length[s];
+      if (box.offset[s] < 0 || box.length[s] < MIN_RECORD_BYTES || box.offset[s] + box.length[s] > pool) {
+        fail("outbox record " + k + " at " + box.offset[s] + ", " + box.length[s] + " bytes, outside its " + pool + "-byte pool");
+      }
     }
+    if (live !== box.liveCount || liveBytes !== box.liveBytes || heldBytes !== held(box)) {
+      fail("outbox counts " + box.liveCount + " live, " + box.liveBytes + " live bytes, " + held(box) + " held bytes; its records: " + live + ", " + liveBytes + ", " + heldBytes);
+    }
+    if (heldBytes > pool) fail("outbox records hold " + heldBytes + " bytes in a pool of " + pool);
     if (awaiting !== internals.inflight) fail("in-flight count " + internals.inflight + " but " + awaiting + " records await an acknowledgement");
     if (internals.inflight > config.maxInflight) fail("in flight " + internals.inflight + " over maxInflight " + config.maxInflight);
-    if (internals.incomingCount < 0 || internals.incomingCount > internals.incomingIds.length) fail("incoming QoS 2 count " + internals.incomingCount);
+    // The incoming QoS 2 table is the model's, within incomingQos2Slots for a persistent session.
+    const n = internals.incomingCount;
+    if (n !== table.size || (!config.clean && n > config.incomingQos2Slots)) {
+      fail("incoming QoS 2 count " + n + "; the model holds " + table.size + " (" + config.incomingQos2Slots + " slots)");
+    } else {
+      for (const id of table) if ((internals.incoming[id >> 3] & (1 << (id & 7))) === 0) fail("incoming QoS 2 id " + id + " missing from the table");
+    }
+    // Acknowledgements wait only behind a large packet being written, and their queue grows only
+    // as far as the acknowledgements owed at once.
+    if (internals.big === null && internals.deferredCount !== 0) fail(internals.deferredCount + " acknowledgements deferred with no large packet being written");
+    if (internals.deferred.length > Math.max(16, 2 * rec.owedMost)) fail("the deferred-ack queue grew to " + internals.deferred.length + " with at most " + rec.owedMost + " owed");
     if (internals.subTopics.length > FILTERS.length) fail("the subscription list grew to " + internals.subTopics.length);
   };
 
@@ -792,8 +1095,29 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
       const roll = rng.below(10);
       if (roll < 7) {
         const qos = rng.below(3);
-        const payload = randomPayload(rng, rng.chance(0.1) ? config.txBytes + 16 : 24);
-        const status = session.publish(rng.pick(TOPICS), payload, qos, rng.chance(0.2), newToken());
+        const large = rng.chance(0.12);
+        // A large QoS 0 message goes out in slices; over a slow transport it is still being
+        // written while broker packets arrive, whose acknowledgements (and a PINGREQ) must wait
+        // for its last slice.
+        if (large && qos === 0 && rng.chance(0.5)) rec.backpressure = 0.6;
+        let payload: Uint8Array | string;
+        if (rng.chance(0.25)) {
+          // A string: a large one is sliced by characters, up to 4 UTF-8 bytes each.
+          let text = "";
+          const n = rng.below((large ? config.txBytes + 16 : 24) + 1);
+          for (let c = 0; c < n; c++) text += rng.pick(PAYLOAD_CHARS);
+          payload = text;
+          rec.publishing = utf8.encode(text);
+        } else {
+          payload = randomPayload(rng, large ? config.txBytes + 16 : 24);
+          rec.publishing = payload;
+        }
+        let status: number;
+        try {
+          status = session.publish(rng.pick(TOPICS), payload, qos, rng.chance(0.2), newToken());
+        } finally {
+          rec.publishing = null;
+        }
         if (status !== 0 && !PUBLISH_STATUSES.has(status)) fail("publish returned " + statusText(status));
       } else if (roll < 9) {
         const k = rng.range(1, 3);
@@ -838,7 +1162,14 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
       out.packet({ type: PUBLISH, topic: rng.pick(TOPICS), payload: payload, qos: qos, retain: rng.chance(0.2), dup: qos > 0 && rng.chance(0.2), packetId: id });
     } else if (roll < 45) out.packet({ type: PUBACK, packetId: someId() });
     else if (roll < 55) out.packet({ type: PUBREC, packetId: someId() });
-    else if (roll < 63) out.packet({ type: PUBREL, packetId: incomingIds.length > 0 && rng.chance(0.6) ? rng.pick(incomingIds) : someId() });
+    else if (roll < 63) {
+      // Often an id the session acknowledged with PUBREC, as a broker releases them, so that the
+      // table drains and withheld messages are asked for again (onWithheld).
+      let id: number;
+      if (table.size > 0 && rng.chance(0.5)) id = rng.pick([...table]);
+      else id = incomingIds.length > 0 && rng.chance(0.6) ? rng.pick(incomingIds) : someId();
+      out.packet({ type: PUBREL, packetId: id });
+    }
     else if (roll < 71) out.packet({ type: PUBCOMP, packetId: someId() });
     else if (roll < 79) {
       const k = rng.chance(0.7) ? rng.range(1, 3) : rng.range(1, 40);
@@ -864,7 +1195,7 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
     report.inputs++;
     input = new Uint8Array(0);
     try {
-      if (iteration > 0 && iteration % 2000 === 0) newSession();
+      if (iteration > 0 && iteration % 1000 === 0) newSession();
       // A corrupted length can leave kilobytes to drain, which would spend the next inputs on
       // nothing: drop the link then, as a transport closing would.
       if (stream.skip > 256) needsRecovery = true;
@@ -878,8 +1209,11 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
           continue;
         }
       }
+      // What went wrong while recovering counts against this input.
+      for (const p of rec.problems) fail("while recovering: " + p);
       rec.problems = [];
       rec.sent = [];
+      const withheldCalls = rec.withheldCalls;
       rec.backpressure = rng.chance(0.2) ? 0.3 : 0;
       appActions();
 
@@ -920,7 +1254,7 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
         off = end;
         if (rng.chance(0.25)) {
           clock.t += rng.chance(0.03) ? rng.range(1000, 40000) : rng.below(300);
-          session.tick();
+          tick();
         }
         if (!rec.writable && rng.chance(0.5)) {
           rec.writable = true;
@@ -928,31 +1262,48 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
         }
         if (rng.chance(0.1) && session.state === CONNECTED) appActions();
       }
-      if (rng.chance(0.2)) {
+      if (rec.unfinished() > 0 && rng.chance(0.5)) {
+        // Keepalive comes due while a large packet is still being written: its PINGREQ waits.
+        clock.t += rng.range(1000, 30000);
+        tick();
+      } else if (rng.chance(0.2)) {
         clock.t += rng.below(2000);
-        session.tick();
+        tick();
       }
       report.packetsFed += expectation.packets;
 
       // Judge the outcome.
       for (const p of rec.problems) fail(p);
+      rec.problems = [];
+      if (session.state === CONNECTED && internals.big === null) {
+        // Nothing is left half written or owed once no large packet is being written.
+        if (rec.unfinished() > 0) fail("a packet was left unfinished, " + rec.unfinished() + " bytes short");
+        const owed = rec.owed();
+        if (owed.length > 0) fail("acknowledgements owed and not sent: " + owed.map((v) => "type " + (v >>> 16) + " id " + (v & 0xffff)).join(", "));
+      }
+      // onWithheld asks for a new connection, which brings the withheld messages again.
+      if (rec.withheldCalls !== withheldCalls) needsRecovery = true;
       const failedWith = rec.failed.length > 0 ? rec.failed[0] : 0;
       if (rec.failed.length > 1) fail("onFailed called " + rec.failed.length + " times for one link: " + rec.failed.map(statusText).join(", "));
       if (failedWith === ERR_PING_TIMEOUT) {
-        if (rec.lastPingMs < 0 || clock.t - rec.lastPingMs < config.pingTimeoutMs) {
-          fail("ping timeout at " + clock.t + " ms with the last PINGREQ at " + rec.lastPingMs + " ms (timeout " + config.pingTimeoutMs + " ms)");
+        const sent = rec.pingDueMs >= 0 && clock.t - rec.pingDueMs >= config.pingTimeoutMs;
+        const held = rec.blockedTickMs >= 0 && clock.t - rec.blockedTickMs >= config.pingTimeoutMs;
+        if (!sent && !held) {
+          fail(
+            "ping timeout at " + clock.t + " ms with the last PINGREQ due at " + rec.pingDueMs + " ms" +
+              (rec.blockedTickMs >= 0 ? " and one perhaps held behind a large packet since " + rec.blockedTickMs + " ms" : "") + " (timeout " + config.pingTimeoutMs + " ms)",
+          );
         }
       } else if (failedWith !== 0) {
         if (!PROTOCOL_STATUSES.has(failedWith)) fail("onFailed with a status that is not a protocol error: " + statusText(failedWith));
         const explained =
           failedWith === expectation.definite ||
-          (failedWith === ERR_MALFORMED && expectation.maySubackMismatch) ||
-          (failedWith === ERR_INCOMING_FULL && expectation.mayIncomingFull);
+          (failedWith === ERR_MALFORMED && expectation.maySubackMismatch);
         if (!explained) {
           fail(
             "failed with " + statusText(failedWith) + " but the input " +
               (expectation.definite ? "first breaks with " + statusText(expectation.definite) : "is well-formed") +
-              (expectation.maySubackMismatch ? " (has a SUBACK)" : "") + (expectation.mayIncomingFull ? " (has QoS 2)" : ""),
+              (expectation.maySubackMismatch ? " (has a SUBACK)" : ""),
           );
         }
         if (session.state !== LINK_DOWN) fail("onFailed but the session is in state " + session.state);
@@ -976,6 +1327,8 @@ export function runSessionFuzz(seed: number, count: number): SessionFuzzReport {
         if (session.tick() !== -1) fail("a session whose link is down still has deadlines");
         if (rec.sent.length !== sentBefore || rec.failed.length !== 1) fail("a session whose link is down reacted to input");
       }
+      for (const p of rec.problems) fail(p);
+      rec.problems = [];
     } catch (e) {
       fail("threw: " + (e instanceof Error ? String(e.stack || e.message).split("\n").slice(0, 4).join(" | ") : String(e)));
       newSession();
@@ -995,7 +1348,8 @@ export function summarizeSessionFuzz(r: SessionFuzzReport): string {
     "session fuzz, seed " + r.seed + ": " + r.inputs + " inputs (" + r.mutatedInputs + " mutated or random), " + r.sessions + " sessions; " +
     r.passingInputs + " taken, " + r.failingInputs + " ended the link (" + statuses + "); " +
     r.packetsFed + " well-formed packets before any failure point, " + r.bytesFed + " bytes, " + r.messagesDelivered + " messages delivered, " +
-    r.tokensDone + " requests completed, " + r.packetsDropped + " oversized packets dropped, " + r.pingsSent + " PINGREQs; " +
+    r.tokensDone + " requests completed, " + r.packetsDropped + " oversized packets dropped, " + r.pingsSent + " PINGREQs, " +
+    r.slicedPackets + " packets written in slices, " + r.withheldMessages + " QoS 2 messages withheld, " + r.withheldCalls + " onWithheld; " +
     r.recoveries + " recoveries, " + r.roundTrips + " round trips checked, " + r.refusals + " refusals; " +
     r.failures + " failures"
   );
