@@ -8,8 +8,6 @@
 //   start()           a client with default options, connected, with two subscriptions
 //   pump(n)           n messages published by the client to itself: QoS 0, 1 and 2 in turn, on
 //                     topics matching the two subscriptions, each delivered before the next
-// With QOS0_ONLY true (set before this file) the client is the QoS 0-only one (createLiteClient)
-// and every subscription and message is at QoS 0.
 //   status()          JSON: messages received, acknowledgements, errors
 //   clientBytes()     duktape only: bytes of the objects reachable from the client (Duktape.info)
 var H = (function () {
@@ -113,7 +111,7 @@ var H = (function () {
   var payload = new Uint8Array(64);
   for (var k = 0; k < 64; k++) payload[k] = k;
   var TOPICS = ["bench/a/x", "bench/b/y", "bench/a/z"];
-  var OPTS = QOS0_ONLY ? [{}, {}, {}] : [{ qos: 0 }, { qos: 1 }, { qos: 2 }];
+  var OPTS = [{ qos: 0 }, { qos: 1 }, { qos: 2 }];
   function onAck(err) { if (err) errors.push("publish: " + err.message); else acks++; }
   function onMessage() { received++; }
   var sent = 0;
@@ -124,13 +122,13 @@ var H = (function () {
     },
     start: function () {
       var board = { clock: clock, timers: timers, transport: transport, random: function () { return 0.5; } };
-      client = QOS0_ONLY ? MQ.createLiteClient({ clientId: "footprint-1", keepalive: 60 }, board) : MQ.createClient({ clientId: "footprint-1", keepalive: 60 }, board);
+      client = MQ.createClient({ clientId: "footprint-1", keepalive: 60 }, board);
       client.on("connect", function () { connected++; });
       client.on("error", function (e) { errors.push("client: " + e.message); });
       client.on("message", onMessage);
       runTasks();
-      client.subscribe("bench/a/#", QOS0_ONLY ? {} : { qos: 2 }, function (err) { if (err) errors.push(err.message); else granted++; });
-      client.subscribe("bench/b/+", QOS0_ONLY ? {} : { qos: 1 }, function (err) { if (err) errors.push(err.message); else granted++; });
+      client.subscribe("bench/a/#", { qos: 2 }, function (err) { if (err) errors.push(err.message); else granted++; });
+      client.subscribe("bench/b/+", { qos: 1 }, function (err) { if (err) errors.push(err.message); else granted++; });
       runTasks();
       if (connected !== 1 || granted !== 2) errors.push("start: connected " + connected + ", subscriptions " + granted);
     },

@@ -175,14 +175,14 @@ export async function nodeFootprint(broker: BenchBroker): Promise<NodeFootprint>
   return { typed, typedTotal, constructHeap, constructArrayBuffers, nodeBoardBytes: typedArrays(new NodeTransport(), []).reduce((a, t) => a + t.bytes, 0), connected };
 }
 
-/** Which client the engines measure: the full one or the QoS 0-only one. */
-export type ClientFlavor = "full" | "qos0";
-
-/** A script that loads a CommonJS bundle as `MQ` (in a scope of its own), then the harness. */
-function program(bundle: string, flavor: ClientFlavor): string {
+/**
+ * A script that loads a CommonJS bundle as `MQ` (in a scope of its own), then the harness. The
+ * engines measure the full client of the core bundle; the QoS 0 board build (src/compact.ts with
+ * QOS12 off) is measured on the real interpreters (real-footprint.ts).
+ */
+function program(bundle: string): string {
   const harness = readFileSync(new URL("./engine-harness.js", import.meta.url), "utf8");
   return (
-    "var QOS0_ONLY = " + (flavor === "qos0") + ";\n" +
     "var MQ = (function () { var exports = {}; var module = { exports: exports };\n" +
     "(function (exports, module) {\n" +
     bundle +
@@ -211,7 +211,7 @@ interface QuickJSMemory {
   str_count: number;
 }
 
-export async function quickjsFootprint(messages: number, flavor: ClientFlavor = "full"): Promise<EngineFootprint> {
+export async function quickjsFootprint(messages: number): Promise<EngineFootprint> {
   const bundle = readFileSync(join(root, "dist/core/mcu-mqtt-core.es2019.js"), "utf8");
   const QuickJS = await getQuickJS();
   const rt = QuickJS.newRuntime();
@@ -236,7 +236,7 @@ export async function quickjsFootprint(messages: number, flavor: ClientFlavor = 
         h.dispose();
       }
     };
-    run(program(bundle, flavor));
+    run(program(bundle));
     run("H.setup()");
     const base = memory();
     run("H.start()");
@@ -250,7 +250,7 @@ export async function quickjsFootprint(messages: number, flavor: ClientFlavor = 
       throw new Error("QuickJS run: " + JSON.stringify(status));
     }
     return {
-      engine: "QuickJS (quickjs-emscripten)" + (flavor === "qos0" ? ", QoS 0-only client" : ""),
+      engine: "QuickJS (quickjs-emscripten)",
       clientBytes: up.memory_used_size - base.memory_used_size,
       after1k: m1.memory_used_size,
       after11k: m2.memory_used_size,
@@ -274,7 +274,7 @@ export function duktapeAvailable(): boolean {
  * table per object, plus typed-array buffers), and the process's resident set size read from
  * /proc at each step (page-granular, and it includes the broker's garbage before collection).
  */
-export async function duktapeFootprint(messages: number, flavor: ClientFlavor = "full"): Promise<EngineFootprint> {
+export async function duktapeFootprint(messages: number): Promise<EngineFootprint> {
   const how = "the objects reachable from the client, summed with Duktape.info (duktape has no heap API)";
   if (!duktapeAvailable()) {
     return { engine: "duktape", clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages, how, error: "duk not installed" };
@@ -289,7 +289,7 @@ export async function duktapeFootprint(messages: number, flavor: ClientFlavor = 
     "H.pump(1000); mark('m1', H.clientBytes());\n" +
     "H.pump(" + messages + "); mark('m2', H.clientBytes());\n" +
     "print('STATUS ' + H.status());\n";
-  writeFileSync(file, program(bundle, flavor) + "\n" + steps);
+  writeFileSync(file, program(bundle) + "\n" + steps);
   try {
     const marks: Record<string, { rss: number; client: number }> = {};
     let status = "";
@@ -321,7 +321,7 @@ export async function duktapeFootprint(messages: number, flavor: ClientFlavor = 
     const st = JSON.parse(status || "{}");
     if (!st.errors || st.errors.length > 0 || st.received !== 1000 + messages) throw new Error("duktape run: " + status);
     return {
-      engine: "duktape " + duktapeVersion() + (flavor === "qos0" ? ", QoS 0-only client" : ""),
+      engine: "duktape " + duktapeVersion(),
       clientBytes: marks.up.client,
       after1k: marks.m1.client,
       after11k: marks.m2.client,

@@ -453,7 +453,7 @@ export function resultsMarkdown(r: BenchResults): string {
     );
   }
   if (r.engines.length > 0) {
-    L.push("In small engines (the core bundle, default options, a scripted in-engine broker), connected with two subscriptions, then 1,000 and " + int(r.engines[0].messages) + " more messages (QoS 0, 1 and 2 in turn, each published and received by the client; the QoS 0-only client's rows: all at QoS 0):", "");
+    L.push("In small engines (the core bundle, default options, a scripted in-engine broker), connected with two subscriptions, then 1,000 and " + int(r.engines[0].messages) + " more messages (QoS 0, 1 and 2 in turn, each published and received by the client):", "");
     L.push(
       table(
         ["engine", "client bytes", "after 1,000 messages", "after " + int(r.engines[0].messages + 1000), "growth per message", "how"],

@@ -166,20 +166,17 @@ export async function runBench(o: BenchOptions): Promise<BenchResults> {
     o.log("footprint: Node");
     const node = await nodeFootprintInChild(broker);
     const engines: EngineFootprint[] = [];
-    for (const flavor of ["full", "qos0"] as const) {
-      const which = flavor === "qos0" ? ", QoS 0-only client" : "";
-      o.log("footprint: QuickJS" + which);
-      try {
-        engines.push(await quickjsFootprint(o.engineMessages, flavor));
-      } catch (e) {
-        engines.push({ engine: "QuickJS" + which, clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages: o.engineMessages, how: "", error: (e as Error).message });
-      }
-      o.log("footprint: duktape" + which);
-      try {
-        engines.push(await duktapeFootprint(o.engineMessages, flavor));
-      } catch (e) {
-        engines.push({ engine: "duktape" + which, clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages: o.engineMessages, how: "", error: (e as Error).message });
-      }
+    o.log("footprint: QuickJS");
+    try {
+      engines.push(await quickjsFootprint(o.engineMessages));
+    } catch (e) {
+      engines.push({ engine: "QuickJS", clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages: o.engineMessages, how: "", error: (e as Error).message });
+    }
+    o.log("footprint: duktape");
+    try {
+      engines.push(await duktapeFootprint(o.engineMessages));
+    } catch (e) {
+      engines.push({ engine: "duktape", clientBytes: null, after1k: null, after11k: null, growthPerMessage: null, messages: o.engineMessages, how: "", error: (e as Error).message });
     }
 
     const results: BenchResults = {
