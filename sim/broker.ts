@@ -35,7 +35,10 @@ export class TestBroker {
   }
 
   private async up(port: number, persistence?: unknown): Promise<void> {
-    const aedes = await Aedes.createBroker(persistence ? ({ persistence } as any) : undefined);
+    // concurrency 0: aedes's emitter queues deliveries past its limit (100) and drains that queue
+    // by recursion, one stack frame a message; a fleet's burst after a broker restart ran it out
+    // of stack ("Maximum call stack size exceeded").
+    const aedes = await Aedes.createBroker((persistence ? { persistence, concurrency: 0 } : { concurrency: 0 }) as any);
     this.aedes = aedes;
     aedes.on("publish", (packet, client) => {
       if (packet.topic.startsWith("$SYS/")) return;
