@@ -175,13 +175,16 @@ function ascii(s: string): boolean {
   return true;
 }
 
+/** Bytes `a` to `z` of `x` as a binary string, 256 at a time (Espruino's `apply` takes no more). */
+function bin(x: Uint8Array, a: number, z: number): string {
+  let s = "";
+  for (; a < z; a += 256) s += chr.apply(null, x.subarray(a, Math.min(z, a + 256)) as unknown as number[]);
+  return s;
+}
+
 /** `x` as it goes on the wire: UTF-8 bytes as chars (strings are bytes already on Espruino). */
 function wire(x: Payload): string {
-  if (typeof x !== "string") {
-    let s = "";
-    for (let i = 0; i < x.length; i++) s += chr(x[i]);
-    return s;
-  }
+  if (typeof x !== "string") return bin(x, 0, x.length);
   return BYTE_STRINGS || ascii(x) ? x : unescape(encodeURIComponent(x));
 }
 
@@ -231,7 +234,7 @@ export class BoardClient implements LinkEvents {
   /** Something was refused or passed the high-water mark: emit drain when there is room. */
   wd_?: boolean;
   /** The QoS 0 payload being streamed, and how far. */
-  sp_?: string | null;
+  sp_?: Payload | null;
   private si_!: number;
   /** Control packets due while a payload streams; writes held while a chunk is handled. */
   private q_!: string[];
@@ -343,14 +346,15 @@ export class BoardClient implements LinkEvents {
     const qos = (options && options.qos) || 0;
     if (typeof topic !== "string" || !topic || topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0) throw new Error("mcu-mqtt: bad topic");
     if (qos !== 0 && (!QOS12 || (qos !== 1 && qos !== 2))) throw new Error("mcu-mqtt: bad qos");
-    const p = wire(typeof payload === "string" || payload instanceof Uint8Array ? payload : String(payload));
+    // Bytes stay bytes until they go out: a long payload is turned into a string a slice at a time.
+    const p = payload instanceof Uint8Array ? payload : wire(String(payload));
     const t = lstr(topic);
     const h = 0x30 | (qos << 1) | (options && options.retain ? 1 : 0);
     if (this.st_ >= ENDING) return this.fail_(callback, ERR_ENDED);
     if (!qos && this.st_ === CONNECTED && !this.busy_ && !this.sp_) {
       // Written now; a long payload follows in slices.
       const first = head(h, t.length + p.length) + t;
-      if (p.length <= SLICE) this.w_(first + p);
+      if (p.length <= SLICE) this.w_(first + (typeof p === "string" ? p : bin(p, 0, p.length)));
       else {
         // Not held with what a chunk's handling writes: the link must pace a long payload.
         this.w_();
@@ -369,7 +373,7 @@ export class BoardClient implements LinkEvents {
       return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
     }
     const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
-    const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + p;
+    const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + (typeof p === "string" ? p : bin(p, 0, p.length));
     const max = this.o_.outboxBytes as number;
     if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
     while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
@@ -841,10 +845,11 @@ export class BoardClient implements LinkEvents {
 
   /** Streams the QoS 0 payload sp_ from si_; pauses when the link says wait. */
   private pay_(): void {
-    const x = this.sp_ as string;
+    const x = this.sp_ as Payload;
     while (this.si_ < x.length && !this.busy_) {
-      this.w_(x.substr(this.si_, SLICE));
-      this.si_ += SLICE;
+      const i = this.si_;
+      this.w_(typeof x === "string" ? x.substr(i, SLICE) : bin(x, i, Math.min(x.length, i + SLICE)));
+      this.si_ = i + SLICE;
     }
     if (this.si_ < x.length) return;
     this.sp_ = null;

@@ -10,7 +10,8 @@
  *   11 asks for the QoS 0 build as text on espruino-1700: it runs out of memory there and on
  *   espruino-2500, as Espruino's own MQTT module does at 1,700 in the same harness; the
  *   footprint table shows it.)
- * - Kaluma 1.2.1 with the Pico W heap, through kaluma-bridge.mjs: both bundles.
+ * - Kaluma 1.2.1 with the Pico W heap, through kaluma-bridge.mjs: both bundles, with a 16 KB
+ *   QoS 0 payload to itself after the messages.
  *
  * MCU_MQTT_RUNTIME_MESSAGES sets the message count (default 100: the interpreters run emulated).
  */
@@ -75,10 +76,12 @@ describe("board bundles on the real interpreters", { concurrency: 2 }, () => {
     const B = L.KALUMA_BUNDLES[b];
     it("Kaluma 1.2.1 (Pico W heap): " + B.file.slice(L.ROOT.length + 1), async (t) => {
       if (!needRuntimes(t)) return;
-      const run = await L.runKaluma(L.kalumaProgram({ port: broker!.port, clientId: id("kal"), qos: B.qos, messages: MESSAGES, bigPayload: 0 }), { bundle: B.file, seconds: 120 });
+      const run = await L.runKaluma(L.kalumaProgram({ port: broker!.port, clientId: id("kal"), qos: B.qos, messages: MESSAGES, bigPayload: 16384 }), { bundle: B.file, seconds: 120 });
       const o = L.parseKaluma(run);
       assert.ok(o.ok, describeFailure(o));
       assert.ok(o.heap.subscribed && o.heap.messages, "connected, subscribed and got its messages back");
+      // A 16 KB QoS 0 reading at default options: out in slices, back in one buffer, intact.
+      assert.match(o.big, /^ok 16384/, "the 16 KB payload went round: " + o.big);
     });
   }
 });
