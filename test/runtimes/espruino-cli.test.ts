@@ -160,7 +160,7 @@ it("npm run espruino:upload puts mcu-mqtt into Storage with the espruino CLI; th
       let out = "";
       child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
       child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
-      const limit = setTimeout(() => child.kill("SIGKILL"), 60000);
+      const limit = setTimeout(() => child.kill("SIGKILL"), 180000);
       child.on("close", (code) => {
         clearTimeout(limit);
         resolve({ code: code === null ? -1 : code, out });
@@ -173,7 +173,7 @@ it("npm run espruino:upload puts mcu-mqtt into Storage with the espruino CLI; th
     assert.match(upload.out, /Upload Complete/);
     assert.ok(interpreters.size > 0, "saw the interpreter");
 
-    await waitFor(() => got.length > 0, 60000, "the sketch's report", () => "the interpreter's console:\n" + consoleText);
+    await waitFor(() => got.length > 0, 180000, "the sketch's report", () => "the interpreter's console:\n" + consoleText);
     const size = readFileSync(L.ESPRUINO_BUNDLES.full.file).length;
     assert.match(got[0], new RegExp("^got hello from Storage; Storage mcu-mqtt " + size + " bytes; vars \\d+/1700$"));
   } finally {
