@@ -6,8 +6,9 @@
 // <prefix>/<clientId>/status; its will, "offline" (retained), is published by the broker when the
 // node vanishes. QoS 0 keeps nothing: a reading taken while offline is dropped and counted.
 //
-// Load dist/espruino/mcu-mqtt-qos0.js into the Espruino IDE (or the espruino CLI) as a module
-// named "mcu-mqtt-qos0", then upload this file.
+// Put the QoS 0 build into the board's Storage as "mcu-mqtt-qos0" and upload this file in one
+// command:  npx mcu-mqtt-espruino --qos0 --name mcu-mqtt-qos0 --board ESP8266_4MB -p /dev/ttyUSB0 boards/espruino/example-qos0.js
+// (or, in the Espruino IDE, upload dist/espruino/mcu-mqtt-qos0.js to Storage under that name).
 //
 // Plain Espruino JavaScript: no destructuring, default parameters or spread, and every function
 // is defined before the code that calls it (Espruino hoists nothing).

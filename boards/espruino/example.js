@@ -5,8 +5,9 @@
 // <prefix>/<clientId>/status; its will, "offline" (retained) on the same topic, is published by
 // the broker when the node vanishes. Readings taken while offline wait in the client's outbox.
 //
-// Load mcu-mqtt into the Espruino IDE (or the espruino CLI) as a module named "mcu-mqtt" (the file
-// dist/espruino/mcu-mqtt.js), then upload this file.
+// Put mcu-mqtt into the board's Storage and upload this file in one command (the module's code then
+// stays in flash):  npx mcu-mqtt-espruino --board ESP32 -p /dev/ttyUSB0 boards/espruino/example.js
+// (or, in the Espruino IDE, upload dist/espruino/mcu-mqtt.js to Storage as "mcu-mqtt" first).
 //
 // Plain Espruino JavaScript: no destructuring, default parameters or spread, and every function
 // is defined before the code that calls it (Espruino hoists nothing).
