@@ -22,6 +22,12 @@ before(async () => {
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
   port = (server.address() as net.AddressInfo).port;
 });
+/** The server's side of the connection opened after `before` peers were seen: the client's connect
+ * callback can run before the server has accepted, most of all on a busy machine. */
+async function peerAfter(before: number): Promise<net.Socket> {
+  await until(() => peers.length > before, "the server to accept");
+  return peers[before];
+}
 after(async () => {
   for (const s of peers) s.destroy();
   await new Promise<void>((r) => server.close(() => r()));
@@ -66,11 +72,12 @@ describe("Kaluma simulator", () => {
       void idle;
       const events: string[] = [];
       const chunks: unknown[] = [];
+      const seen = peers.length;
       const s = netm.createConnection({ host: "127.0.0.1", port }, () => events.push("connect"));
       for (const e of ["end", "close", "drain", "error"]) s.on(e, () => events.push(e));
       s.on("data", (d: unknown) => chunks.push(d));
       await until(() => events.includes("connect"), "connect");
-      const peer = peers[peers.length - 1];
+      const peer = await peerAfter(seen);
       const got: Buffer[] = [];
       peer.on("data", (b) => got.push(b));
       assert.equal(s.write(k.realm("new Uint8Array([0, 1, 255])")), false);
@@ -188,11 +195,12 @@ describe("Espruino simulator", () => {
       const netm: any = e.require("net");
       const events: string[] = [];
       const chunks: string[] = [];
+      const seen = peers.length;
       const s = netm.connect({ host: "127.0.0.1", port }, () => events.push("connected"));
       for (const ev of ["end", "close", "drain"]) s.on(ev, () => events.push(ev));
       s.on("data", (d: string) => chunks.push(d));
       await until(() => events.includes("connected"), "connected");
-      const peer = peers[peers.length - 1];
+      const peer = await peerAfter(seen);
       const got: Buffer[] = [];
       peer.on("data", (b) => got.push(b));
       assert.equal(s.write(e.realm("new Uint8Array([65, 66, 0])")), false);
@@ -231,11 +239,12 @@ describe("determinism", () => {
       const e = createEspruinoSim({ seed: 42, faults: { chunkMin: 1, chunkMax: 50 } });
       try {
         const sizes: number[] = [];
+        const seen = peers.length;
         const s = (e.require("net") as any).connect({ host: "127.0.0.1", port }, () => {});
         s.on("data", (d: string) => sizes.push(d.length));
-        await until(() => peers.length > 0 && e.network.links.size === 1, "a link");
-        await sleep(30);
-        peers[peers.length - 1].write(Buffer.alloc(1000, 1));
+        const peer = await peerAfter(seen);
+        await until(() => e.network.links.size === 1, "a link");
+        peer.write(Buffer.alloc(1000, 1));
         await until(() => sizes.reduce((a, b) => a + b, 0) >= 1000, "1,000 bytes");
         runs.push([...sizes, e.run("Math.random()") as number]);
       } finally {
