@@ -26,9 +26,10 @@ export class SimEmitter {
   }
 
   once(event: string, listener: SimListener): this {
-    const wrapper = (...args: any[]) => {
-      this.removeListener(event, wrapper);
-      listener(...args);
+    const self = this;
+    const wrapper = function (this: unknown, ...args: any[]) {
+      self.removeListener(event, wrapper);
+      listener.apply(this, args);
     };
     return this.on(event, wrapper);
   }
@@ -66,7 +67,7 @@ export class SimEmitter {
     const run = () => {
       for (const listener of list.slice()) {
         try {
-          listener(...args);
+          listener.apply(this, args);
         } catch (e) {
           this.simUncaught(e);
         }

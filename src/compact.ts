@@ -248,9 +248,8 @@ export class BoardClient implements LinkEvents {
   private lw_!: number;
   private pd_?: number;
   private ct_!: number;
-  /** Backoff: the next delay, and the least. */
-  private bo_: number;
-  private bm_: number;
+  /** Backoff: the next delay; unset or 0, the least (the first, and after a connection that lasted). */
+  private bo_?: number;
   /** Error to report when the link closes (0: a close asked for quietly); CONNACK return code. */
   private why_!: number;
   private rc_!: number;
@@ -266,6 +265,10 @@ export class BoardClient implements LinkEvents {
   ob_!: string[];
   oi_!: number[];
   ol_!: number;
+  /** Largest packet taken; outbox bytes; incoming QoS 2 slots (the options or the board's defaults). */
+  private mp_: number;
+  om_!: number;
+  private is_!: number;
   /** Incoming QoS 2 ids awaiting PUBREL (persistent sessions), and whether one was held back. */
   private it_?: number[];
   private wh_?: boolean;
@@ -285,17 +288,18 @@ export class BoardClient implements LinkEvents {
       for (let i = 0; i < 8; i++) id += Math.floor((board.random || Math.random)() * 16).toString(16);
     }
     this.id_ = id;
-    if (!o.maxPacketBytes) o.maxPacketBytes = defaults.maxPacketBytes;
-    if (!o.outboxBytes) o.outboxBytes = defaults.outboxBytes;
+    // Kept under short names: the caller's options gain no properties (each costs variables).
+    this.mp_ = o.maxPacketBytes || defaults.maxPacketBytes;
     if (QOS12) {
       this.ob_ = [];
       this.oi_ = [];
       this.ol_ = this.dropped = 0;
-      if (o.clean === false) this.it_ = [];
+      this.om_ = o.outboxBytes || defaults.outboxBytes;
+      if (o.clean === false) {
+        this.it_ = [];
+        this.is_ = o.incomingQos2Slots || defaults.incomingQos2Slots;
+      }
     }
-    if (!o.incomingQos2Slots) o.incomingQos2Slots = defaults.incomingQos2Slots;
-    const r = o.reconnect;
-    this.bo_ = this.bm_ = (r && r.minMs) || 1000;
     const self = this;
     this.tf_ = function () {
       self.tick_();
@@ -361,7 +365,7 @@ export class BoardClient implements LinkEvents {
         this.w_(first);
         this.sp_ = p;
         this.si_ = 0;
-        this.pay_();
+        this.pump_();
       }
       if (callback) callback(null);
       if (!this.busy_ && !this.sp_) return true;
@@ -374,7 +378,7 @@ export class BoardClient implements LinkEvents {
     }
     const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
     const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + (typeof p === "string" ? p : bin(p, 0, p.length));
-    const max = this.o_.outboxBytes as number;
+    const max = this.om_;
     if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
     while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
     if (this.ol_ + pk.length > max) {
@@ -547,7 +551,7 @@ export class BoardClient implements LinkEvents {
       }
       if (c & 128) break; // the length is not all here yet
       const end = j + rl;
-      if (end - p > (this.o_.maxPacketBytes as number)) {
+      if (end - p > this.mp_) {
         this.emit_("error", boardError(ERR_PACKET_TOO_LARGE));
         if (this.st_ !== CONNECTING && this.st_ !== CONNECTED) return;
         if (end <= r.length) {
@@ -582,8 +586,7 @@ export class BoardClient implements LinkEvents {
 
   onDrain(): void {
     this.busy_ = false;
-    if (this.sp_) this.pay_();
-    else this.pump_();
+    this.pump_();
   }
 
   onClose(reason?: unknown): void {
@@ -594,12 +597,13 @@ export class BoardClient implements LinkEvents {
     const now = this.bd_.now();
     const was = this.connected;
     const r = this.o_.reconnect;
-    if (was && now - this.ct_ >= STABLE_MS) this.bo_ = this.bm_;
+    if (was && now - this.ct_ >= STABLE_MS) this.bo_ = 0;
     else if (was && code === ERR_CONNECTION_LOST) code = ERR_EARLY_CLOSE;
     this.connected = false;
     this.st_ = r === false ? IDLE : WAITING;
-    this.dl_ = now + this.bo_ * (0.5 + (this.bd_.random || Math.random)() / 2);
-    this.bo_ = Math.min(this.bo_ * 2, (r && r.maxMs) || 30000);
+    const d = this.bo_ || (r && r.minMs) || 1000;
+    this.dl_ = now + d * (0.5 + (this.bd_.random || Math.random)() / 2);
+    this.bo_ = Math.min(d * 2, (r && r.maxMs) || 30000);
     this.busy_ = false;
     this.sp_ = null;
     // A SUBSCRIBE or UNSUBSCRIBE without its answer will not get one: its callback hears the
@@ -647,7 +651,7 @@ export class BoardClient implements LinkEvents {
       this.why_ = ERR_CONNECTION_LOST;
       this.rc_ = this.sk_ = this.pd_ = 0;
       this.rs_ = "";
-      this.bg_ = undefined;
+      if (!BYTE_STRINGS) this.bg_ = undefined;
       this.q_ = [];
       this.bd_.open(o.host || "127.0.0.1", o.port || 1883, this);
     } else if ((s === OPENING || s === CONNECTING) && now >= this.dl_) this.drop_(ERR_CONNECT_TIMEOUT);
@@ -736,7 +740,7 @@ export class BoardClient implements LinkEvents {
         const it = this.it_;
         // Delivered already: acknowledge again.
         if (it.indexOf(pid) >= 0) return this.w_("\x50\x02" + u16(pid), true);
-        if (it.length >= (this.o_.incomingQos2Slots as number)) {
+        if (it.length >= this.is_) {
           // No slot: hold the message back unacknowledged (the broker keeps it) until PUBRELs
           // have freed the table, then come back for it on a new connection.
           this.wh_ = true;
@@ -782,7 +786,7 @@ export class BoardClient implements LinkEvents {
       // The held-back messages come again only on a new connection: go back for them.
       if (this.wh_ && it && !it.length) {
         this.wh_ = false;
-        this.bo_ = this.bm_;
+        this.bo_ = 0;
         this.drop_(0);
       }
     } else if (QOS12 && t === 7) ack(this, id, RELEASED, 0);
@@ -843,27 +847,25 @@ export class BoardClient implements LinkEvents {
     if (!this.bd_.write(s)) this.busy_ = true;
   }
 
-  /** Streams the QoS 0 payload sp_ from si_; pauses when the link says wait. */
-  private pay_(): void {
-    const x = this.sp_ as Payload;
-    while (this.si_ < x.length && !this.busy_) {
-      const i = this.si_;
-      this.w_(typeof x === "string" ? x.substr(i, SLICE) : bin(x, i, Math.min(x.length, i + SLICE)));
-      this.si_ = i + SLICE;
-    }
-    if (this.si_ < x.length) return;
-    this.sp_ = null;
-    // Control packets that came due while the payload was on its way.
-    const q = this.q_;
-    this.q_ = [];
-    for (let i = 0; i < q.length; i++) this.w_(q[i]);
-    this.pump_();
-  }
-
-  // ---- the outbox (QoS 1/2 builds) ----
-
-  /** Writes queued entries while the link takes them; emits drain when there is room. */
+  /**
+   * Writes what waits, while the link takes it: the rest of a QoS 0 payload being streamed, then
+   * the control packets that came due meanwhile, then the outbox's queued entries (QoS 1/2
+   * builds). Emits drain when there is room.
+   */
   pump_(): void {
+    const x = this.sp_;
+    if (x) {
+      while (this.si_ < x.length && !this.busy_) {
+        const i = this.si_;
+        this.w_(typeof x === "string" ? x.substr(i, SLICE) : bin(x, i, Math.min(x.length, i + SLICE)));
+        this.si_ = i + SLICE;
+      }
+      if (this.si_ < x.length) return;
+      this.sp_ = null;
+      const q = this.q_;
+      this.q_ = [];
+      for (let i = 0; i < q.length; i++) this.w_(q[i]);
+    }
     if (QOS12) {
       const oi = this.oi_;
       for (let i = 0; this.st_ === CONNECTED && i < oi.length && !this.busy_ && !this.sp_; i++) {
@@ -873,7 +875,7 @@ export class BoardClient implements LinkEvents {
         else cut(this, i--, 0); // QoS 0: done once written
       }
     }
-    if (this.wd_ && !this.busy_ && !this.sp_ && (!QOS12 || this.ol_ * 4 <= (this.o_.outboxBytes as number))) {
+    if (this.wd_ && !this.busy_ && !this.sp_ && (!QOS12 || this.ol_ * 4 <= this.om_)) {
       this.wd_ = false;
       this.emit_("drain");
     }

@@ -18,7 +18,7 @@ import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../
 
 declare const require: (name: string) => any;
 declare const getTime: () => number;
-declare const setTimeout: (callback: () => void, ms: number) => unknown;
+declare const setTimeout: (callback: (arg?: any) => void, ms: number, arg?: unknown) => unknown;
 declare const clearTimeout: (handle: unknown) => void;
 
 export interface EspruinoOptions extends BoardOptions {
@@ -29,18 +29,33 @@ export interface EspruinoOptions extends BoardOptions {
 /** Bytes written since the last 'drain' beyond which the client holds bulk writes. */
 const HIGH_WATER = 1024;
 
-/** Clock, timers and the link over `require("net")` (or "tls"). */
+/**
+ * Clock, timers and the link over `require("net")` (or "tls"). The socket's listeners are made
+ * once per board, not per connection, and know their socket as `this` (Espruino calls them so):
+ * four closures made at every reconnect cost some 50 variables a connection on the board.
+ */
 export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
   let sock: any = null;
   let ev: LinkEvents;
   let unsent = 0;
-  // `k` is the socket of one open: its close is reported once, and never from inside a call.
-  const fin = function (k: unknown, why?: unknown) {
-    if (sock !== k) return;
+  const closed = function (why?: unknown) {
+    ev.onClose(why);
+  };
+  // `this` is the socket of one open: its close is reported once, and never from inside a call.
+  const fin = function (this: unknown, why?: unknown) {
+    if (sock !== this) return;
     sock = null;
-    setTimeout(function () {
-      ev.onClose(why);
-    }, 0);
+    setTimeout(closed, 0, why);
+  };
+  const opened = function (this: unknown) {
+    if (sock === this) ev.onOpen();
+  };
+  const data = function (this: unknown, d: string) {
+    if (sock === this) ev.onData(d);
+  };
+  const drained = function (this: unknown) {
+    unsent = 0;
+    if (sock === this) ev.onDrain();
   };
   return {
     now: function () {
@@ -53,23 +68,13 @@ export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
       unsent = 0;
       let k: any = (sock = {});
       try {
-        k = sock = require(tls ? "tls" : "net").connect(Object.assign({ host: host, port: port }, tls === true ? {} : tls), function () {
-          if (sock === k) ev.onOpen();
-        });
-        k.on("data", function (d: string) {
-          if (sock === k) ev.onData(d);
-        });
-        k.on("drain", function () {
-          unsent = 0;
-          if (sock === k) ev.onDrain();
-        });
-        const end = function (e?: unknown) {
-          fin(k, e);
-        };
-        k.on("error", end);
-        k.on("close", end);
+        k = sock = require(tls ? "tls" : "net").connect(Object.assign({ host: host, port: port }, tls === true ? {} : tls), opened);
+        k.on("data", data);
+        k.on("drain", drained);
+        k.on("error", fin);
+        k.on("close", fin);
       } catch (e) {
-        fin(k, e);
+        fin.call(k, e);
       }
     },
     write: function (s) {
@@ -78,14 +83,14 @@ export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
       try {
         k.write(s);
       } catch (e) {
-        fin(k, e); // written after the socket closed
+        fin.call(k, e); // written after the socket closed
       }
       return (unsent += s.length) < HIGH_WATER;
     },
     close: function () {
       const k = sock;
       if (!k) return;
-      fin(k);
+      fin.call(k);
       if (k.end) k.end();
     },
   };
