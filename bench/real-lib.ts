@@ -156,6 +156,11 @@ export interface EspruinoScenario {
   marks: number[];
   /** Reference: Espruino's own MQTT module's API instead of mcu-mqtt's. */
   reference?: boolean;
+  /**
+   * Bytes of one QoS 0 payload published after the messages, on `rt/<clientId>/big` (a topic the
+   * sketch does not subscribe to: the reader is elsewhere); the sketch ends once it is out.
+   */
+  bigPayload?: number;
 }
 
 /**
@@ -209,22 +214,40 @@ export function espruinoSketch(s: EspruinoScenario): string {
     const opts = "{ qos: " + s.qos + " }";
     connect = "c = mqtt.connect({ host: '127.0.0.1', port: " + s.port + ", clientId: " + JSON.stringify(s.clientId) + ", keepalive: 60 });";
     listen = "c.on('error', onError); c.on('message', onMessage); c.on('connect', onConnect);";
+    // What follows the messages. The big payload's code is there only when asked for: the sketch's
+    // own functions count in what is left to it.
+    const finish = s.bigPayload ? "sendBig()" : "done()";
     lines.push(
       "var onPublished = function (err) { if (err) fail('publish: ' + (err.message || err)); };",
       "var send = function () { c.publish(TOPIC, 'm' + n, " + opts + ", onPublished); };",
       "var done = function () { finished = true; if (guard !== undefined) clearTimeout(guard); c.end(function () { print('RESULT ok'); process.exit(0); }); };",
+    );
+    if (s.bigPayload) {
+      lines.push(
+        "var sentBig = function () { print('BIG sent'); done(); };",
+        // Bytes 0..255 over and over: what the reader checks. Written in slices as the link drains.
+        "var sendBig = function () {",
+        // One buffer of the reading's size: on a board a string built up to 16 KB costs twice that.
+        "  var b = new Uint8Array(" + s.bigPayload + "); for (var i = 0; i < b.length; i++) b[i] = i & 255;",
+        "  var taken = c.publish(" + JSON.stringify("rt/" + s.clientId + "/big") + ", b, { qos: 0 }, function (err) { if (err) fail('big publish: ' + (err.message || err)); });",
+        "  b = undefined;",
+        "  if (taken) sentBig(); else c.on('drain', sentBig);",
+        "};",
+      );
+    }
+    lines.push(
       "var onError = function (e) { print('ERROR ' + (e && e.message ? e.message : e)); };",
       "var onMessage = function (t, p) {",
       "  n++;",
       "  if (n === 1) print('FIRST ' + t + ' ' + E.toString(p));",
       "  if (MARKS.indexOf(n) >= 0) print('MEM at-' + n + ' ' + M());",
-      "  if (n === N) { print('TIME ' + (getTime() - t1)); done(); } else send();",
+      "  if (n === N) { print('TIME ' + (getTime() - t1)); " + finish + "; } else send();",
       "};",
       "var onSecond = function (err) {",
       "  if (err) return fail('subscribe: ' + (err.message || err));",
       "  print('MEM subscribed ' + M());",
       "  t1 = getTime();",
-      "  if (N > 0) send(); else done();",
+      "  if (N > 0) send(); else " + finish + ";",
       "};",
       "var onFirst = function (err) {",
       "  if (err) return fail('subscribe: ' + (err.message || err));",
