@@ -326,13 +326,6 @@ export class BoardClient implements LinkEvents {
     if (l) for (let i = 0; i < l.length; i++) l[i](a, b, c);
   }
 
-  /** Reports an error to the callback, or as an `error` event when there is none. */
-  fail_(cb: Callback | undefined, code: number): false {
-    const e = boardError(code);
-    if (cb) cb(e);
-    else this.emit_("error", e);
-    return false;
-  }
 
   // ---- the public API ----
 
@@ -354,45 +347,50 @@ export class BoardClient implements LinkEvents {
     const p = payload instanceof Uint8Array ? payload : wire(String(payload));
     const t = lstr(topic);
     const h = 0x30 | (qos << 1) | (options && options.retain ? 1 : 0);
-    if (this.st_ >= ENDING) return this.fail_(callback, ERR_ENDED);
-    if (!qos && this.st_ === CONNECTED && !this.busy_ && !this.sp_) {
-      // Written now; a long payload follows in slices.
-      const first = head(h, t.length + p.length) + t;
-      if (p.length <= SLICE) this.w_(first + (typeof p === "string" ? p : bin(p, 0, p.length)));
-      else {
-        // Not held with what a chunk's handling writes: the link must pace a long payload.
-        this.w_();
-        this.w_(first);
-        this.sp_ = p;
-        this.si_ = 0;
-        this.pump_();
+    let code = ERR_ENDED;
+    if (this.st_ < ENDING) {
+      if (!qos && this.st_ === CONNECTED && !this.busy_ && !this.sp_) {
+        // Written now; a long payload follows in slices.
+        const first = head(h, t.length + p.length) + t;
+        if (p.length <= SLICE) this.w_(first + (typeof p === "string" ? p : bin(p, 0, p.length)));
+        else {
+          // Not held with what a chunk's handling writes: the link must pace a long payload.
+          this.w_();
+          this.w_(first);
+          this.sp_ = p;
+          this.si_ = 0;
+          this.pump_();
+        }
+        if (callback) callback(null);
+        if (!this.busy_ && !this.sp_) return true;
+        this.wd_ = true;
+        return false;
       }
-      if (callback) callback(null);
-      if (!this.busy_ && !this.sp_) return true;
-      this.wd_ = true;
-      return false;
+      if (QOS12) {
+        const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
+        const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + (typeof p === "string" ? p : bin(p, 0, p.length));
+        const max = this.om_;
+        if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
+        while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
+        if (this.ol_ + pk.length <= max) {
+          this.ob_.push(pk);
+          this.oi_.push((QUEUED << 16) | id);
+          this.ol_ += pk.length;
+          if (qos && callback) this.cb_[id] = callback;
+          this.pump_();
+          if (!qos && callback) callback(null);
+          if (this.ol_ * 2 <= max) return true;
+          this.wd_ = true;
+          return false;
+        }
+        code = ERR_OUTBOX_FULL;
+      } else code = this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED;
+      this.wd_ = true; // drain follows when there is room again
     }
-    if (!QOS12) {
-      this.wd_ = true; // drain follows when the link has room again
-      return this.fail_(callback, this.st_ === CONNECTED ? ERR_BUSY : ERR_NOT_CONNECTED);
-    }
-    const id = qos ? (this.pid_ = (this.pid_ % 65535) + 1) : 0;
-    const pk = head(h, t.length + (qos ? 2 : 0) + p.length) + t + (qos ? u16(id) : "") + (typeof p === "string" ? p : bin(p, 0, p.length));
-    const max = this.om_;
-    if (pk.length > max) throw new Error("mcu-mqtt: bad size: raise outboxBytes");
-    while (this.ol_ + pk.length > max && this.o_.overflow === "drop-oldest" && this.st_ !== CONNECTED && this.ob_.length) cut(this, 0, ERR_DROPPED);
-    if (this.ol_ + pk.length > max) {
-      this.wd_ = true;
-      return this.fail_(callback, ERR_OUTBOX_FULL);
-    }
-    this.ob_.push(pk);
-    this.oi_.push((QUEUED << 16) | id);
-    this.ol_ += pk.length;
-    if (qos && callback) this.cb_[id] = callback;
-    this.pump_();
-    if (!qos && callback) callback(null);
-    if (this.ol_ * 2 <= max) return true;
-    this.wd_ = true;
+    // Refused: the callback hears why, or the `error` listeners when there is none.
+    const e = boardError(code);
+    if (callback) callback(e);
+    else this.emit_("error", e);
     return false;
   }
 
@@ -409,8 +407,11 @@ export class BoardClient implements LinkEvents {
       if (typeof fs[i] !== "string" || !fs[i]) throw new Error("mcu-mqtt: bad filter");
       this.subs_[fs[i]] = qos;
     }
-    if (this.st_ >= ENDING) this.fail_(callback, ERR_ENDED);
-    else if (this.st_ === CONNECTED) this.sub_(fs, callback ? [callback] : []);
+    if (this.st_ >= ENDING) {
+      const e = boardError(ERR_ENDED);
+      if (callback) callback(e);
+      else this.emit_("error", e);
+    } else if (this.st_ === CONNECTED) this.sub_(fs, callback ? [callback] : []);
     else if (callback) this.pc_.push(callback);
     return this;
   }
@@ -437,9 +438,7 @@ export class BoardClient implements LinkEvents {
     if (this.st_ === WAITING || this.st_ === IDLE) {
       this.st_ = WAITING;
       this.dl_ = 0;
-      // The tick arms a timer: stop the one WAITING has running, or two would tick from now on.
-      this.ended_(1);
-      this.tick_();
+      this.tick_(1);
     }
     return this;
   }
@@ -467,7 +466,7 @@ export class BoardClient implements LinkEvents {
     for (let i = 0; i < pc.length; i++) pc[i](boardError(ERR_ENDED));
     this.w_();
     if (s >= OPENING && s < DROPPING) this.bd_.close();
-    else if (s !== DROPPING) this.ended_();
+    else if (s !== DROPPING) this.onClose(); // no link: ends now
     return this;
   }
 
@@ -591,7 +590,16 @@ export class BoardClient implements LinkEvents {
 
   onClose(reason?: unknown): void {
     const s = this.st_;
-    if (s === ENDING) return this.ended_();
+    if (s === ENDING) {
+      this.st_ = ENDED;
+      this.tick_(1); // stops the timer
+      this.connected = false;
+      this.emit_("end");
+      const cb = this.ec_;
+      this.ec_ = undefined;
+      if (cb) cb();
+      return;
+    }
     if (s < OPENING || s > DROPPING) return;
     let code = this.why_;
     const now = this.bd_.now();
@@ -627,12 +635,18 @@ export class BoardClient implements LinkEvents {
     }
     if (was) this.emit_("offline");
     this.emit_("close");
-    if (this.st_ === IDLE) this.ended_(1);
+    if (this.st_ === IDLE) this.tick_(1); // stops the timer
   }
 
   // ---- the machine ----
 
-  private tick_(): void {
+  /**
+   * Runs the machine's timed steps and arms the next tick. `call`: run from a method, not by the
+   * timer, which is stopped first (else two would tick from now on); in IDLE and ENDED that is
+   * all it does.
+   */
+  private tick_(call?: number): void {
+    if (call && this.tm_ !== undefined) this.bd_.clear(this.tm_);
     this.tm_ = undefined;
     const s = this.st_;
     const o = this.o_;
@@ -668,19 +682,6 @@ export class BoardClient implements LinkEvents {
       this.ta_ = now;
       this.tm_ = this.bd_.set(this.tf_, TICK_MS);
     }
-  }
-
-  /** Stops the timer; and unless `idle`, the client has ended. */
-  private ended_(idle?: number): void {
-    if (this.tm_ !== undefined) this.bd_.clear(this.tm_);
-    this.tm_ = undefined;
-    if (idle) return;
-    this.st_ = ENDED;
-    this.connected = false;
-    this.emit_("end");
-    const cb = this.ec_;
-    this.ec_ = undefined;
-    if (cb) cb();
   }
 
   /** Closes the link for `code` (0: quietly); onClose moves on. */
