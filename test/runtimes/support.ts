@@ -35,3 +35,20 @@ export function childPids(pid: number): number[] {
     return [];
   }
 }
+
+/** Kills `pid` and everything under it (run.sh starts `timeout`, which makes its own group). */
+export function killTree(pid: number): void {
+  const all: number[] = [];
+  const walk = (p: number) => {
+    all.push(p);
+    for (const c of childPids(p)) walk(c);
+  };
+  walk(pid);
+  for (const p of all.reverse()) {
+    try {
+      process.kill(p, "SIGKILL");
+    } catch {
+      // gone already
+    }
+  }
+}
