@@ -4,14 +4,18 @@
  * beside the targets of issue 11.
  *
  *   node --import tsx bench/real-footprint.ts [--messages 10000] [--speed 200] [--rounds 3] [--no-write]
- *        [--reference path/to/MQTT.js]
+ *        [--reference path/to/MQTT.js] [--before GIT-REF]
  *
  * --messages: messages each Espruino client sends itself from Storage (flat memory = no leak).
  * --reference: Espruino's own MQTT module (modules/MQTT.js of the EspruinoDocs repository; it is
  *   not on npm), measured side by side for speed and memory; also ESPRUINO_MQTT_MODULE=FILE.
  *   Without it that column says "not measured".
+ * --before: a commit whose Espruino QoS 0 bundle runs the speed cases too, built from that commit
+ *   in a temporary worktree (default 8454680^, the last one before the compact board client: the
+ *   QoS 0 client `src/lite.ts` on the full codec). Skipped where the history is not there.
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { copyFileSync, existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { startMosquitto, type RunningMosquitto } from "../test/helpers/brokers.ts";
@@ -27,6 +31,7 @@ const SPEED = Math.max(10, +opt("speed", "200"));
 const ROUNDS = Math.max(1, +opt("rounds", "3"));
 const WRITE = !args.includes("--no-write");
 const REFERENCE = opt("reference", process.env.ESPRUINO_MQTT_MODULE || "");
+const BEFORE = opt("before", "8454680^");
 const log = (s: string) => process.stderr.write("[footprint] " + s + "\n");
 
 const missing = L.runtimesMissing();
@@ -37,6 +42,11 @@ if (missing) {
 
 const started = Date.now();
 const broker: RunningMosquitto = await startMosquitto();
+// The same broker with `set_tcp_nodelay true`. With mosquitto's default (Nagle's algorithm on) a
+// QoS 1 round to itself costs a delayed ACK: the broker writes PUBACK, then the PUBLISH back,
+// and holds that second write until the board's TCP acknowledges the first, which a receiver
+// that has nothing to send does only when its delayed-ACK timer fires (~40 ms on Linux).
+const noDelayBroker: RunningMosquitto = await startMosquitto(["set_tcp_nodelay true"]);
 const fmt = (n: number | null | undefined): string => (n === null || n === undefined || !isFinite(n) ? "–" : Math.round(n).toLocaleString("en-US"));
 const kb = (n: number | null | undefined): string => (n === null || n === undefined || !isFinite(n) ? "–" : (n / 1024).toFixed(1) + " KB");
 
@@ -68,6 +78,33 @@ const F = {
   kalQos0: snap(L.KALUMA_BUNDLES.qos0.file, "kaluma-mcu-mqtt-qos0.js"),
 };
 
+/** The Espruino QoS 0 bundle as commit `ref` built it, or "" (with a log line saying why). */
+function bundleAt(ref: string): string {
+  const t = L.tempDir("mcu-mqtt-before-");
+  const tree = join(t.dir, "tree");
+  const git = (...a: string[]) => spawnSync("git", a, { cwd: L.ROOT, encoding: "utf8" });
+  const added = git("worktree", "add", "--detach", tree, ref);
+  if (added.status !== 0) {
+    log("the QoS 0 build of " + ref + ": not measured (" + (added.stderr || "").trim().split("\n").pop() + ")");
+    t.cleanup();
+    return "";
+  }
+  try {
+    symlinkSync(join(L.ROOT, "node_modules"), join(tree, "node_modules"));
+    const built = spawnSync(process.execPath, [join(L.ROOT, "node_modules/rollup/dist/bin/rollup"), "-c", "--silent"], { cwd: tree, encoding: "utf8" });
+    const file = join(tree, "dist/espruino/mcu-mqtt-qos0.js");
+    if (built.status !== 0 || !existsSync(file)) {
+      log("the QoS 0 build of " + ref + ": not measured (its build failed: " + (built.stderr || "").trim().slice(-200) + ")");
+      return "";
+    }
+    return snap(file, "espruino-before-qos0.js");
+  } finally {
+    git("worktree", "remove", "--force", tree);
+    t.cleanup();
+  }
+}
+const beforeFile = BEFORE ? bundleAt(BEFORE) : "";
+
 let idSeq = 0;
 const clientId = (what: string) => "fp-" + what + "-" + process.pid + "-" + idSeq++;
 
@@ -85,6 +122,7 @@ try {
     full: await L.storageImage("mcu-mqtt", F.espFull),
     qos0: await L.storageImage("mcu-mqtt", F.espQos0),
     reference: referenceFile ? await L.storageImage("MQTT", referenceFile) : "",
+    before: beforeFile ? await L.storageImage("mcu-mqtt", beforeFile) : "",
   };
 
   const storageRun = async (image: string, binary: string, s: L.EspruinoScenario, seconds: number) => {
@@ -98,19 +136,21 @@ try {
 
   // ---- Espruino speed: one run at a time, side by side, espruino-5100, from Storage
   log("Espruino speed: " + SPEED + " messages each, one at a time");
-  const speedCases: { label: string; image: string; qos: 0 | 1; name: string; reference?: boolean }[] = [
-    { label: "full client, QoS 0", image: images.full, qos: 0, name: "mcu-mqtt" },
-    { label: "full client, QoS 1", image: images.full, qos: 1, name: "mcu-mqtt" },
-    { label: "QoS 0 build, QoS 0", image: images.qos0, qos: 0, name: "mcu-mqtt" },
+  const speedCases: { label: string; image: string; qos: 0 | 1; name: string; reference?: boolean; port: number }[] = [
+    { label: "full client, QoS 0", image: images.full, qos: 0, name: "mcu-mqtt", port: broker.port },
+    { label: "full client, QoS 1", image: images.full, qos: 1, name: "mcu-mqtt", port: broker.port },
+    { label: "QoS 0 build, QoS 0", image: images.qos0, qos: 0, name: "mcu-mqtt", port: broker.port },
   ];
-  if (images.reference) speedCases.push({ label: "Espruino's MQTT module, QoS 0", image: images.reference, qos: 0, name: "MQTT", reference: true });
+  if (images.reference) speedCases.push({ label: "Espruino's MQTT module, QoS 0", image: images.reference, qos: 0, name: "MQTT", reference: true, port: broker.port });
+  if (images.before) speedCases.push({ label: "QoS 0 build of " + BEFORE + ", QoS 0", image: images.before, qos: 0, name: "mcu-mqtt", port: broker.port });
+  for (const c of speedCases.slice()) speedCases.push(Object.assign({}, c, { label: c.label + ", broker with set_tcp_nodelay", port: noDelayBroker.port }));
   // Several rounds, the cases one after the other in each: the machine's other load moves the
   // times of single runs a lot; the median of each case is reported.
   const runs: { seconds: number | null; why: string }[][] = speedCases.map(() => []);
   for (let round = 0; round < ROUNDS; round++) {
     for (let i = 0; i < speedCases.length; i++) {
       const c = speedCases[i];
-      const o = await storageRun(c.image, "espruino-5100", { name: c.name, port: broker.port, clientId: clientId("speed"), qos: c.qos, messages: SPEED, marks: [], reference: c.reference }, 900);
+      const o = await storageRun(c.image, "espruino-5100", { name: c.name, port: c.port, clientId: clientId("speed"), qos: c.qos, messages: SPEED, marks: [], reference: c.reference }, 900);
       runs[i].push({ seconds: o.ok ? o.seconds : null, why: o.why });
       log("  round " + (round + 1) + ", " + c.label + ": " + (o.ok ? o.seconds!.toFixed(1) + " s" : o.why));
     }
@@ -250,10 +290,25 @@ try {
   lines.push("");
   lines.push(fmt(SPEED) + " messages to itself, one at a time (publish, wait for it, publish the next); " + ROUNDS + " rounds of the cases one after the other, median (every run in the *runs* column). The machine's other load moves single runs by up to 3×.");
   lines.push("");
-  row(["case", "seconds", "runs", "vs the QoS 0 build"]);
+  lines.push("The cases run against mosquitto as configured for the tests, then against the same broker with `set_tcp_nodelay true`. With mosquitto's default (Nagle's algorithm on) each QoS 1 round waits for a delayed ACK: the broker sends PUBACK, then holds the PUBLISH back until the board's TCP acknowledges the PUBACK, which a receiver with nothing to send does only when its delayed-ACK timer fires. The client cannot shorten that wait; the broker's setting removes it. Target: QoS 1 within 2× of QoS 0.");
+  lines.push("");
+  row(["case", "seconds", "runs", "vs the QoS 0 build (same broker)"]);
   row(["---", "---:", "---", "---:"]);
-  const q0 = speed.find((s) => s.label.startsWith("QoS 0 build"));
-  for (const s of speed) row([s.label, s.seconds === null ? "**" + s.why + "**" : s.seconds.toFixed(1), s.all.map((x) => x.toFixed(1)).join(", "), s.seconds !== null && q0 && q0.seconds ? (q0.seconds / s.seconds).toFixed(2) + "× as fast" : "–"]);
+  for (const s of speed) {
+    const q0 = speed.find((x) => x.label.startsWith("QoS 0 build,") && x.label.endsWith("nodelay") === s.label.endsWith("nodelay"));
+    row([s.label, s.seconds === null ? "**" + s.why + "**" : s.seconds.toFixed(1), s.all.map((x) => x.toFixed(1)).join(", "), s.seconds !== null && q0 && q0.seconds ? (q0.seconds / s.seconds).toFixed(2) + "× as fast" : "–"]);
+  }
+  const now0 = speed.find((x) => x.label === "QoS 0 build, QoS 0");
+  const then0 = speed.find((x) => x.label.startsWith("QoS 0 build of "));
+  if (now0 && then0 && now0.seconds && then0.seconds) lines.push("", "The QoS 0 build is " + (then0.seconds / now0.seconds).toFixed(1) + "× as fast as the QoS 0 build of " + BEFORE + " in this run (target ≥ 4.5×).");
+  else lines.push("", "The QoS 0 build of " + BEFORE + ": not measured (see the run's log).");
+  const q1 = (nd: boolean) => speed.find((x) => x.label.startsWith("full client, QoS 1") && x.label.endsWith("nodelay") === nd);
+  const f0 = (nd: boolean) => speed.find((x) => x.label.startsWith("full client, QoS 0") && x.label.endsWith("nodelay") === nd);
+  for (const nd of [false, true]) {
+    const a = q1(nd);
+    const b = f0(nd);
+    if (a && b && a.seconds && b.seconds) lines.push("", "Full client, QoS 1 against QoS 0" + (nd ? ", broker with set_tcp_nodelay" : ", mosquitto's default") + ": " + (a.seconds / b.seconds).toFixed(1) + "× the time (target ≤ 2×).");
+  }
   if (!images.reference) lines.push("", "Espruino's own MQTT module: not measured (give its source with `--reference FILE`; it is not on npm).");
   lines.push("");
   lines.push("### Kaluma 1.2.1 (Pico W heap, through kaluma-bridge.mjs)");
@@ -294,5 +349,6 @@ try {
   }
 } finally {
   await broker.close();
+  await noDelayBroker.close();
   snapshot.cleanup();
 }
