@@ -18,7 +18,7 @@ import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../
 
 declare const require: (name: string) => any;
 declare const getTime: () => number;
-declare const setTimeout: (callback: (arg?: any) => void, ms: number, arg?: unknown) => unknown;
+declare const setTimeout: (callback: (...args: any[]) => void, ms: number, ...args: unknown[]) => unknown;
 declare const clearTimeout: (handle: unknown) => void;
 
 export interface EspruinoOptions extends BoardOptions {
@@ -29,71 +29,99 @@ export interface EspruinoOptions extends BoardOptions {
 /** Bytes written since the last 'drain' beyond which the client holds bulk writes. */
 const HIGH_WATER = 1024;
 
-/**
- * Clock, timers and the link over `require("net")` (or "tls"). The socket's listeners are made
- * once per board, not per connection, and know their socket as `this` (Espruino calls them so):
- * four closures made at every reconnect cost some 50 variables a connection on the board.
- */
+// The socket's listeners are made once, at the module's top level (on Espruino a function made
+// while another runs costs some 4 variables more), and Espruino calls them with the socket as
+// `this`; the socket knows its board as `b`. Only the socket of the board's current open is heard.
+
+/** The link's `close` or `error`: reported once per open, and never from inside a call. */
+function ended(this: Sock, why?: unknown): void {
+  const b = this.b;
+  if (b.s_ !== this) return;
+  b.s_ = null;
+  setTimeout(closed, 0, b, why);
+}
+function closed(b: EspruinoBoard, why?: unknown): void {
+  b.e_.onClose(why);
+}
+function opened(this: Sock): void {
+  if (this.b.s_ === this) this.b.e_.onOpen();
+}
+function data(this: Sock, d: string): void {
+  if (this.b.s_ === this) this.b.e_.onData(d);
+}
+function drained(this: Sock): void {
+  const b = this.b;
+  b.u_ = 0;
+  if (b.s_ === this) b.e_.onDrain();
+}
+
+interface Sock {
+  b: EspruinoBoard;
+  write?(s: string): void;
+  end?(): void;
+  on?(event: string, listener: Function): void;
+}
+
+/** Clock, timers and the link over `require("net")` (or "tls"). */
+class EspruinoBoard implements Board {
+  /** The socket of the current open; the events it reports to; bytes written since 'drain'. */
+  s_: Sock | null = null;
+  e_!: LinkEvents;
+  u_ = 0;
+  t_?: EspruinoOptions["tls"];
+
+  declare set: Board["set"];
+  declare clear: Board["clear"];
+
+  now(): number {
+    return getTime() * 1000;
+  }
+
+  open(host: string, port: number, events: LinkEvents): void {
+    const tls = this.t_;
+    this.e_ = events;
+    this.u_ = 0;
+    let k: Sock = (this.s_ = { b: this });
+    try {
+      k = this.s_ = require(tls ? "tls" : "net").connect(Object.assign({ host: host, port: port }, tls === true ? {} : tls), opened);
+      k.b = this;
+      k.on!("data", data);
+      k.on!("drain", drained);
+      k.on!("error", ended);
+      k.on!("close", ended);
+    } catch (e) {
+      ended.call(k, e);
+    }
+  }
+
+  write(s: string): boolean {
+    const k = this.s_;
+    if (!k) return true;
+    try {
+      k.write!(s);
+    } catch (e) {
+      ended.call(k, e); // written after the socket closed
+    }
+    return (this.u_ += s.length) < HIGH_WATER;
+  }
+
+  close(): void {
+    const k = this.s_;
+    if (!k) return;
+    ended.call(k);
+    if (k.end) k.end();
+  }
+}
+
+// Espruino's own timer functions are the board's: no function of ours to pay for. The client
+// clears only handles it holds (`clearTimeout(undefined)` would clear every timer).
+EspruinoBoard.prototype.set = setTimeout;
+EspruinoBoard.prototype.clear = clearTimeout;
+
 export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
-  let sock: any = null;
-  let ev: LinkEvents;
-  let unsent = 0;
-  const closed = function (why?: unknown) {
-    ev.onClose(why);
-  };
-  // `this` is the socket of one open: its close is reported once, and never from inside a call.
-  const fin = function (this: unknown, why?: unknown) {
-    if (sock !== this) return;
-    sock = null;
-    setTimeout(closed, 0, why);
-  };
-  const opened = function (this: unknown) {
-    if (sock === this) ev.onOpen();
-  };
-  const data = function (this: unknown, d: string) {
-    if (sock === this) ev.onData(d);
-  };
-  const drained = function (this: unknown) {
-    unsent = 0;
-    if (sock === this) ev.onDrain();
-  };
-  return {
-    now: function () {
-      return getTime() * 1000;
-    },
-    set: setTimeout,
-    clear: clearTimeout, // the client clears only handles it holds
-    open: function (host, port, events) {
-      ev = events;
-      unsent = 0;
-      let k: any = (sock = {});
-      try {
-        k = sock = require(tls ? "tls" : "net").connect(Object.assign({ host: host, port: port }, tls === true ? {} : tls), opened);
-        k.on("data", data);
-        k.on("drain", drained);
-        k.on("error", fin);
-        k.on("close", fin);
-      } catch (e) {
-        fin.call(k, e);
-      }
-    },
-    write: function (s) {
-      const k = sock;
-      if (!k) return true;
-      try {
-        k.write(s);
-      } catch (e) {
-        fin.call(k, e); // written after the socket closed
-      }
-      return (unsent += s.length) < HIGH_WATER;
-    },
-    close: function () {
-      const k = sock;
-      if (!k) return;
-      fin.call(k);
-      if (k.end) k.end();
-    },
-  };
+  const b = new EspruinoBoard();
+  if (tls) b.t_ = tls;
+  return b;
 }
 
 /** Creates a client on this board and starts connecting. */

@@ -16,7 +16,7 @@ function makeEmitter(obj) {
   obj.on = function (name, fn) { (obj.handlers[name] = obj.handlers[name] || []).push(fn); return obj; };
   obj.emit = function (name, a) {
     var list = obj.handlers[name] || [];
-    for (var i = 0; i < list.length; i++) list[i](a);
+    for (var i = 0; i < list.length; i++) list[i].call(obj, a); // listeners get their emitter as `this`, as on both runtimes
   };
   return obj;
 }
@@ -81,12 +81,18 @@ function fakeSocket(kind, onConnect) {
     tasks.push(function () { if (open) cb(); });
     return socket;
   };
-  if (onConnect) tasks.push(function () { if (open) onConnect(); });
+  // Espruino calls the connect callback with the socket, as `this` and as its argument.
+  if (onConnect) tasks.push(function () { if (open) onConnect.call(socket, socket); });
   return socket;
 }
 
 global.setTimeout = function (fn, ms) {
   if (typeof ms !== "number") throw new Error("setTimeout needs a numeric delay");
+  // Espruino passes arguments after the delay on to the function; Kaluma does not.
+  if (BOARD === "espruino" && arguments.length > 2) {
+    var args = Array.prototype.slice.call(arguments, 2);
+    return timers.set(function () { fn.apply(null, args); }, ms);
+  }
   return timers.set(fn, ms);
 };
 global.clearTimeout = function (id) {
