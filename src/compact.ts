@@ -326,7 +326,6 @@ export class BoardClient implements LinkEvents {
     if (l) for (let i = 0; i < l.length; i++) l[i](a, b, c);
   }
 
-
   // ---- the public API ----
 
   /**

@@ -13,6 +13,8 @@
  *   after a server close 'end' and 'close' come, no 'error'. Either way the client hears one
  *   onClose, never from inside the call that caused it.
  * - `clearTimeout(undefined)` clears every timer: the client clears only a handle it holds.
+ * - Socket listeners and the connect callback run with the socket as `this`, and `setTimeout`
+ *   passes the arguments after its delay on: no closure is needed to carry either.
  */
 import { BoardClient, type Board, type BoardOptions, type LinkEvents } from "../../src/compact.ts";
 
