@@ -336,18 +336,35 @@ export interface KalumaScenario {
   messages: number;
   /** Bytes of one QoS 0 payload sent to itself after the messages (0: none). */
   bigPayload: number;
+  /**
+   * Also print the live heap at each step (`KALUMA_LIVE`): it forces a garbage collection, which
+   * moves the peak, so a run that measures peaks leaves it off.
+   */
+  live?: boolean;
 }
 
 /**
- * A Kaluma program (ES2019, strict) printing `HEAP <label> used peak` at the start, after require,
- * after connected + subscribed, after the messages and after the big payload went round;
- * `RESULT ok` at the end.
+ * The live heap: what is in use once garbage is collected. Kaluma exposes no `gc()`, and its
+ * `heapUsed` counts garbage until a collection, which runs only when an allocation finds the
+ * collector's limit passed. So buffers of LIVE_PROBE bytes are made and dropped until one of them
+ * made the heap shrink (a collection ran); what is in use then, less that buffer, is live.
+ */
+export const KALUMA_LIVE = [
+  "var LIVE_PROBE = 24000, liveProbe = function (n) { var a = new Uint8Array(n); a[0] = 1; return 0; };",
+  "var liveHeap = function () { var before = process.memoryUsage().heapUsed; for (var i = 0; i < 12; i++) { liveProbe(LIVE_PROBE); var after = process.memoryUsage().heapUsed; if (after < before + LIVE_PROBE / 2) return after - LIVE_PROBE; before = after; } return -1; };",
+].join("\n");
+
+/**
+ * A Kaluma program (ES2019, strict) printing `HEAP <label> used peak [live]` at the start, after
+ * require, after connected + subscribed, after the messages, when the big payload arrived (live
+ * runs only) and after it went round; `RESULT ok` at the end.
  */
 export function kalumaProgram(s: KalumaScenario): string {
   const topic = "rt/" + s.clientId + "/a";
   const opts = "{ qos: " + s.qos + " }";
   return [
-    "var H = function (label) { var m = process.memoryUsage(); console.log('HEAP ' + label + ' ' + m.heapUsed + ' ' + m.heapPeak); };",
+    s.live ? KALUMA_LIVE : "var liveHeap = null;",
+    "var H = function (label) { var m = process.memoryUsage(); console.log('HEAP ' + label + ' ' + m.heapUsed + ' ' + m.heapPeak + (liveHeap ? ' ' + liveHeap() : '')); };",
     "H('start');",
     "var mqtt = require('mcu-mqtt');",
     "H('require');",
@@ -367,6 +384,7 @@ export function kalumaProgram(s: KalumaScenario): string {
     "c.on('message', function (t, p) {",
     "  if (t === BIGTOPIC) {",
     "    if (bigSeen) return; bigSeen = true;",
+    "    if (liveHeap) H('big-in');",
     "    var same = p.length === BIG; for (var i = 0; same && i < BIG; i++) if (p[i] !== ((i * 7) & 255)) same = false;",
     "    console.log('BIG ' + (same ? 'ok' : 'corrupt') + ' ' + p.length);",
     "    big = null; H('big'); done(); return;",
@@ -390,18 +408,18 @@ export function kalumaProgram(s: KalumaScenario): string {
 
 export interface KalumaOutcome {
   ok: boolean;
-  heap: Record<string, { used: number; peak: number }>;
+  heap: Record<string, { used: number; peak: number; live?: number }>;
   big: string;
   why: string;
   run: Run;
 }
 
 export function parseKaluma(run: Run): KalumaOutcome {
-  const heap: Record<string, { used: number; peak: number }> = {};
+  const heap: Record<string, { used: number; peak: number; live?: number }> = {};
   let big = "";
   for (const line of run.out.split("\n")) {
-    const m = /^HEAP (\S+) (\d+) (\d+)/.exec(line);
-    if (m) heap[m[1]] = { used: +m[2], peak: +m[3] };
+    const m = /^HEAP (\S+) (\d+) (\d+)(?: (\d+))?/.exec(line);
+    if (m) heap[m[1]] = m[4] ? { used: +m[2], peak: +m[3], live: +m[4] } : { used: +m[2], peak: +m[3] };
     const b = /^BIG (.*)$/.exec(line);
     if (b) big = b[1];
   }
