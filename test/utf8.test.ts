@@ -28,9 +28,13 @@ function oracleDecode(bytes: Uint8Array): string | undefined {
   return text;
 }
 
-/** Whether a JS string is well-formed UTF-16 (no lone surrogate): TextEncoder would replace one. */
+/**
+ * Whether a JS string is well-formed UTF-16 (no lone surrogate): TextEncoder would replace one.
+ * Decoded with the BOM kept: a default TextDecoder drops a leading U+FEFF and would call "\ufeff"
+ * ill-formed.
+ */
 function wellFormed(s: string): boolean {
-  return new TextDecoder().decode(encoder.encode(s)) === s;
+  return lenient.decode(encoder.encode(s)) === s;
 }
 
 const bytesOf = (...b: number[]): Uint8Array => Uint8Array.from(b);
