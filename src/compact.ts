@@ -56,7 +56,8 @@ export interface LinkEvents {
 export interface Board {
   /** Milliseconds; only differences are used. */
   now(): number;
-  set(callback: () => void, ms: number): unknown;
+  /** Calls `callback(arg)` once, `ms` from now (Espruino's and Node's setTimeout do as much). */
+  set(callback: (arg: any) => void, ms: number, arg: unknown): unknown;
   /** Takes only handles `set` returned. */
   clear(handle: unknown): void;
   /** Starts connecting; the outcome is onOpen or onClose, never a throw. */
@@ -242,7 +243,6 @@ export class BoardClient implements LinkEvents {
   private tm_: unknown;
   /** When the timer was armed: a tick that comes much later means this program was not running. */
   private ta_?: number;
-  private tf_: () => void;
   /** Deadline of the state, last write, PINGRESP deadline, connected at. */
   private dl_!: number;
   private lw_!: number;
@@ -300,10 +300,6 @@ export class BoardClient implements LinkEvents {
         this.is_ = o.incomingQos2Slots || defaults.incomingQos2Slots;
       }
     }
-    const self = this;
-    this.tf_ = function () {
-      self.tick_();
-    };
     this.tick_();
   }
 
@@ -644,7 +640,7 @@ export class BoardClient implements LinkEvents {
    * timer, which is stopped first (else two would tick from now on); in IDLE and ENDED that is
    * all it does.
    */
-  private tick_(call?: number): void {
+  tick_(call?: number): void {
     if (call && this.tm_ !== undefined) this.bd_.clear(this.tm_);
     this.tm_ = undefined;
     const s = this.st_;
@@ -679,7 +675,7 @@ export class BoardClient implements LinkEvents {
     }
     if (this.st_ !== ENDED && this.st_ !== IDLE && this.tm_ === undefined) {
       this.ta_ = now;
-      this.tm_ = this.bd_.set(this.tf_, TICK_MS);
+      this.tm_ = this.bd_.set(tick, TICK_MS, this);
     }
   }
 
@@ -880,6 +876,14 @@ export class BoardClient implements LinkEvents {
       this.emit_("drain");
     }
   }
+}
+
+/**
+ * What the timer calls: made once, here, not as a closure per client (on Espruino a function
+ * made inside another costs some 4 variables more, and the timer carries the client instead).
+ */
+function tick(c: BoardClient): void {
+  c.tick_();
 }
 
 /** The entry with packet id `id` in state `from` moves to `to` (0: done, its callback runs). */

@@ -82,7 +82,12 @@ export function kalumaBoard(): Board {
   };
   return {
     now: millis,
-    set: setTimeout,
+    // Kaluma's setTimeout passes no arguments on (measured on 1.2.1).
+    set: function (callback, ms, arg) {
+      return setTimeout(function () {
+        callback(arg);
+      }, ms);
+    },
     clear: clearTimeout, // the client clears only handles it holds
     open: function (host, port, events) {
       ev = events;

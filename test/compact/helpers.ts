@@ -82,9 +82,9 @@ export class TestBoard implements Board {
     return this.nowMs;
   }
 
-  set(callback: () => void, ms: number): unknown {
+  set(callback: (arg: any) => void, ms: number, arg: unknown): unknown {
     assert.ok(typeof ms === "number" && ms >= 0, "set: bad delay " + ms);
-    const t = { id: this.nextTimer++, atMs: this.nowMs + ms, callback: callback };
+    const t = { id: this.nextTimer++, atMs: this.nowMs + ms, callback: callback, arg: arg };
     this.timers.push(t);
     this.maxArmed = Math.max(this.maxArmed, this.timers.length);
     return t;
@@ -161,7 +161,7 @@ export class TestBoard implements Board {
       if (!t || t.atMs > end) break;
       this.timers.shift();
       this.nowMs = Math.max(this.nowMs, t.atMs);
-      t.callback();
+      t.callback(t.arg);
       this.settle();
     }
     this.nowMs = end;

@@ -21,7 +21,7 @@ export function nodeBoard(): NodeLink {
   const board: NodeLink = {
     closes: 0,
     now: () => Date.now(),
-    set: (callback, ms) => setTimeout(callback, ms),
+    set: (callback, ms, arg) => setTimeout(callback, ms, arg),
     clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
     open(host: string, port: number, events: LinkEvents) {
       const s = net.connect({ host: host, port: port });
