@@ -43,7 +43,8 @@ export function fromBin(s: string): Uint8Array {
 interface Timer {
   id: number;
   atMs: number;
-  callback: () => void;
+  callback: (arg: any) => void;
+  arg: unknown;
 }
 
 export type LinkState = "idle" | "opening" | "open" | "closing";
