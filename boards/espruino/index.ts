@@ -120,6 +120,7 @@ class EspruinoBoard implements Board {
 EspruinoBoard.prototype.set = setTimeout;
 EspruinoBoard.prototype.clear = clearTimeout;
 
+/** This board's clock, timers and link, for `new BoardClient` (`connect` makes one itself). */
 export function espruinoBoard(tls?: EspruinoOptions["tls"]): Board {
   const b = new EspruinoBoard();
   if (tls) b.t_ = tls;
