@@ -10,10 +10,11 @@
  * network driver to real TCP on 127.0.0.1. Every broker is a mosquitto on a free loopback port.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { transformSync } from "esbuild";
 import { join, resolve } from "node:path";
+import { executable } from "../test/helpers/brokers.ts";
 
 export const ROOT = resolve(new URL("..", import.meta.url).pathname);
 /** Where the interpreters live: MCU_MQTT_TOOLS, else ../shared/tools beside the repository. */
@@ -33,15 +34,6 @@ export const KALUMA_BUNDLES = {
   qos0: { name: "mcu-mqtt", file: join(ROOT, "dist/kaluma/mcu-mqtt-qos0.js"), qos: 0 },
 } as const;
 export type Build = keyof typeof ESPRUINO_BUNDLES;
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function onPath(cmd: string): string {
   for (const dir of (process.env.PATH || "").split(":")) {

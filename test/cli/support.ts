@@ -6,11 +6,11 @@
  * LIMIT_MS, an outer limit for a machine busy with other work, never a guess at how long it takes.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
-import { mosquittoMissing, type RunningMosquitto, waitFor, waitForBrokerLog } from "../helpers/brokers.ts";
+import { executable, mosquittoMissing, type RunningMosquitto, waitFor, waitForBrokerLog } from "../helpers/brokers.ts";
 
 /** The longest any one wait may take: a healthy run needs a fraction of it. */
 export const LIMIT_MS = 60000;
@@ -20,15 +20,6 @@ export const TEST_LIMIT = { timeout: 4 * LIMIT_MS };
 export const ROOT = new URL("../../", import.meta.url).pathname;
 export const MOSQUITTO_PUB = process.env.MOSQUITTO_PUB_BIN || "/usr/bin/mosquitto_pub";
 export const MOSQUITTO_SUB = process.env.MOSQUITTO_SUB_BIN || "/usr/bin/mosquitto_sub";
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Why these tests cannot run ("" when they can): they need the broker and its two clients.

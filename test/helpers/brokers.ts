@@ -148,13 +148,18 @@ export function mosquittoDynsecPlugin(): string {
 }
 
 /** Whether the mosquitto binary is installed (and executable). */
-export function mosquittoAvailable(): boolean {
+/** Whether `path` is a file this process may run. */
+export function executable(path: string): boolean {
   try {
-    accessSync(MOSQUITTO_BIN, constants.X_OK);
+    accessSync(path, constants.X_OK);
     return true;
   } catch {
     return false;
   }
+}
+
+export function mosquittoAvailable(): boolean {
+  return executable(MOSQUITTO_BIN);
 }
 
 /** Why mosquitto tests cannot run, or "" when they can. */
