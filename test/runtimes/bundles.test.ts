@@ -21,7 +21,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import mqtt from "mqtt";
 import * as L from "../../bench/real-lib.ts";
-import { startMosquitto, type RunningMosquitto } from "../helpers/brokers.ts";
+import { startMosquitto, waitFor, type RunningMosquitto } from "../helpers/brokers.ts";
 import { needRuntimes, runtimesWhyNot } from "./support.ts";
 
 const MESSAGES = Math.max(2, +(process.env.MCU_MQTT_RUNTIME_MESSAGES || 100));
@@ -50,12 +50,8 @@ async function readOne(port: number, topic: string): Promise<{ first: (ms: numbe
   });
   await reader.subscribeAsync(topic, { qos: 0 });
   const first = async (ms: number): Promise<Buffer> => {
-    const deadline = Date.now() + ms;
-    while (!got) {
-      if (Date.now() > deadline) throw new Error("no message on " + topic + " within " + ms + " ms");
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return got;
+    await waitFor(() => got !== null, ms, "a message on " + topic);
+    return got!;
   };
   return { first, close: () => reader.endAsync() };
 }
